@@ -1,0 +1,117 @@
+/**
+ * The backend interface: a small, closed set of primitives every backend implements, plus optional fused kernels
+ * whose default (in core) is a composition of primitives.
+ *
+ * Rules every backend follows:
+ * - Inputs arrive as {@link View}s — buffer + shape + strides + offset — so strided and broadcast (stride 0) inputs
+ *   are read in place; outputs are new, contiguous, row-major buffers.
+ * - Nothing here hands data back to JS synchronously except the optional `readSync`; a backend may queue work and
+ *   finish it later (WebGPU), so the only way to observe values is `read`.
+ * - Backends know nothing about autograd: gradients are compositions of these same primitives, defined once in core.
+ */
+import type { DType, TypedArray } from '../dtype.js';
+
+/** An opaque handle to memory owned by a backend. */
+export interface BackendBuffer {
+  /** Number of elements. */
+  readonly size: number;
+  readonly dtype: DType;
+}
+
+/** A strided window onto a buffer: element (i0, i1, …) lives at offset + Σ ik·strides[k]. */
+export interface View {
+  readonly buffer: BackendBuffer;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+  readonly dtype: DType;
+}
+
+export const UNARY_OPS = [
+  'neg', 'abs', 'sign', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'erf',
+  'reciprocal', 'floor', 'ceil', 'round', 'relu', 'gelu', 'geluTanh', 'silu', 'logicalNot', 'isnan',
+] as const;
+/** Elementwise unary primitives. Input and output dtypes are chosen by core (float ops get float inputs). */
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+export const BINARY_OPS = [
+  'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd',
+  'logicalOr', 'logicalXor',
+] as const;
+/** Elementwise binary primitives; comparisons and logical ops produce bool. */
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+/** Reductions. arg* reduce exactly one axis and produce int32 (first occurrence wins on ties). */
+export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
+
+export type RandomKind = 'uniform' | 'normal';
+
+/** Optional fused kernels; each has a composed default in core, so a backend may leave any of them out. */
+export interface FusedKernels {
+  /** softmax / logSoftmax along the last axis of a contiguous-or-not input. */
+  softmax?(x: View, log: boolean): BackendBuffer;
+  /** Normalizes over the last axis; weight and bias (if given) have the last axis's size. */
+  layerNorm?(x: View, weight: View | null, bias: View | null, eps: number): BackendBuffer;
+  rmsNorm?(x: View, weight: View | null, eps: number): BackendBuffer;
+  /**
+   * Scaled-dot-product attention forward: q [B, H, L, D], k [B, H, S, D], v [B, H, S, Dv], optional additive mask
+   * broadcastable to [B, H, L, S]; isCausal uses top-left alignment.
+   */
+  attention?(q: View, k: View, v: View, mask: View | null, isCausal: boolean, scale: number): BackendBuffer;
+}
+
+export interface BackendCapabilities {
+  /** Whether `readSync` is honest (the data is in host-visible memory and no queued work is pending). */
+  readonly readSync: boolean;
+  /** Dtypes this backend can store and compute. */
+  readonly dtypes: readonly DType[];
+}
+
+export interface Backend {
+  readonly name: string;
+  readonly capabilities: BackendCapabilities;
+  readonly fused: FusedKernels;
+
+  // --- memory ---------------------------------------------------------------------------------------------
+  /** Copies host data into a new buffer. */
+  upload(data: TypedArray, dtype: DType): BackendBuffer;
+  /** Releases a buffer; called exactly once per buffer by core. */
+  free(buffer: BackendBuffer): void;
+  /** Resolves to the view's elements in row-major order. */
+  read(view: View): Promise<TypedArray>;
+  /** Present only when capabilities.readSync is true. */
+  readSync?(view: View): TypedArray;
+  /** Live buffers and bytes held by this backend (for leak tests and `memoryStats()`). */
+  memory(): { buffers: number; bytes: number };
+
+  // --- creation -------------------------------------------------------------------------------------------
+  fill(size: number, value: number, dtype: DType): BackendBuffer;
+  /**
+   * Counter-based random numbers: element i is a pure function of (seed, counter + i), so every backend that
+   * implements the shared algorithm (see core's random.ts) gives the same numbers for the same seed.
+   */
+  random(size: number, kind: RandomKind, seed: number, counter: number, dtype: DType): BackendBuffer;
+
+  // --- compute (all outputs contiguous and new) -------------------------------------------------------------
+  /** Strided copy with cast: the contiguous materialization of a view. */
+  copy(x: View, outDtype: DType): BackendBuffer;
+  /** Writes src (already broadcast to dst's shape) into dst's strided positions, in place. */
+  assign(dst: View, src: View): void;
+  unary(op: UnaryOp, x: View, outDtype: DType): BackendBuffer;
+  /** a and b are already broadcast to the same shape (stride 0 on broadcast dims). */
+  binary(op: BinaryOp, a: View, b: View, outDtype: DType): BackendBuffer;
+  /** Elementwise select; all three views share one shape. */
+  where(cond: View, a: View, b: View, outDtype: DType): BackendBuffer;
+  /** Reduces the listed axes (sorted, unique); output shape is x's shape without them. */
+  reduce(op: ReduceOp, x: View, axes: readonly number[], outDtype: DType): BackendBuffer;
+  /** Batched matmul: a [...batch, M, K] × b [...batch, K, N] with identical batch shapes → [...batch, M, N]. */
+  matmul(a: View, b: View, outDtype: DType): BackendBuffer;
+  /** out[...i...] = x[... index[...i...] at `dim` ...]; output has index's shape. */
+  gather(x: View, dim: number, index: View): BackendBuffer;
+  /** Returns a copy of base where positions named by index along dim are set to (or incremented by) src. */
+  scatter(mode: 'set' | 'add', base: View, dim: number, index: View, src: View): BackendBuffer;
+  /** Inclusive prefix sum along one axis. */
+  cumsum(x: View, dim: number, outDtype: DType): BackendBuffer;
+  /** Stable sort along the last axis; indices are int32 positions along that axis. */
+  sort(x: View, descending: boolean): { values: BackendBuffer; indices: BackendBuffer };
+}

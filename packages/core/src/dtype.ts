@@ -1,0 +1,83 @@
+/** Element types and PyTorch-style type promotion. */
+import { DTypeError } from './errors.js';
+
+export type DType = 'bool' | 'int32' | 'float32' | 'float64';
+export const DTYPES: readonly DType[] = ['bool', 'int32', 'float32', 'float64'];
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type TypedArrayFor<D extends DType> = D extends 'float32'
+  ? Float32Array
+  : D extends 'float64'
+    ? Float64Array
+    : D extends 'int32'
+      ? Int32Array
+      : Uint8Array;
+
+const ctors = { bool: Uint8Array, int32: Int32Array, float32: Float32Array, float64: Float64Array } as const;
+
+export function arrayFor(dtype: DType, size: number): TypedArray {
+  return new ctors[dtype](size);
+}
+export function bytesPer(dtype: DType): number {
+  return ctors[dtype].BYTES_PER_ELEMENT;
+}
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
+export const isInt = (d: DType): boolean => d === 'int32';
+
+/** Category order used by promotion: bool < integer < floating. */
+function category(d: DType): number {
+  return d === 'bool' ? 0 : d === 'int32' ? 1 : 2;
+}
+const rank: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** The smallest dtype that can hold both (torch.promote_types). */
+export function promoteTypes(a: DType, b: DType): DType {
+  return rank[a] >= rank[b] ? a : b;
+}
+
+let defaultFloat: DType = 'float32';
+/** The dtype of tensors made from non-integer JS numbers, and of float results from integer inputs. */
+export function getDefaultDtype(): DType {
+  return defaultFloat;
+}
+export function setDefaultDtype(d: DType): void {
+  if (!isFloat(d)) throw new DTypeError(`setDefaultDtype: expected float32 or float64, got ${d}`);
+  defaultFloat = d;
+}
+
+/** One participant in type promotion: a tensor (0-dim or not) or a JS scalar. */
+export type PromotionArg = { dtype: DType; ndim: number } | number | boolean;
+
+/**
+ * PyTorch's result_type: dimensioned tensors decide the dtype; 0-dim tensors and then JS scalars only matter when
+ * they belong to a higher category (e.g. an int32 tensor times 0.5 gives the default float dtype).
+ * A JS number is an integer scalar when Number.isInteger holds, a float scalar otherwise.
+ */
+export function resultType(...args: PromotionArg[]): DType {
+  let dim: DType | undefined;
+  let zero: DType | undefined;
+  let scalar: DType | undefined;
+  const join = (acc: DType | undefined, d: DType) => (acc === undefined ? d : promoteTypes(acc, d));
+  for (const a of args) {
+    if (typeof a === 'boolean') scalar = join(scalar, 'bool');
+    else if (typeof a === 'number') scalar = join(scalar, Number.isInteger(a) ? 'int32' : defaultFloat);
+    else if (a.ndim === 0) zero = join(zero, a.dtype);
+    else dim = join(dim, a.dtype);
+  }
+  let out = dim;
+  if (zero !== undefined && (out === undefined || category(zero) > category(out))) out = zero;
+  if (scalar !== undefined && (out === undefined || category(scalar) > category(out))) out = scalar;
+  return out ?? defaultFloat;
+}
+
+/** The float dtype an op computes in for an input dtype: ints and bools go to the default float dtype. */
+export function floatOf(d: DType): DType {
+  return isFloat(d) ? d : defaultFloat;
+}

@@ -1,0 +1,17 @@
+/**
+ * The backends every cross-package suite runs against. Each later backend adds itself here (importing its package
+ * registers it); the suites use `describe.each(BACKENDS)` so a backend that fails an op fails CI.
+ * TESSERA_BACKENDS=reference,cpu narrows the list for local runs.
+ */
+import { backendByName, type Backend } from '@tessera/core';
+
+export const ALL_BACKENDS = ['reference'] as const;
+
+const only = process.env.TESSERA_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+export const BACKENDS: string[] = only?.length ? only : [...ALL_BACKENDS];
+
+/** Whether a backend can hold float64 (gradchecks need it; others compare against the reference's float64). */
+export function hasFloat64(name: string): boolean {
+  const b: Backend = backendByName(name);
+  return b.capabilities.dtypes.includes('float64');
+}
