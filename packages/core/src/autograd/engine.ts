@@ -5,7 +5,7 @@
  */
 import { AutogradError, fmtShape } from '../errors.js';
 import { shapesEqual } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { keep, type Tensor } from '../tensor.js';
 import { enableGrad, noGrad } from './mode.js';
 import type { Node } from './node.js';
 
@@ -134,6 +134,8 @@ function accumulate(leaf: Tensor, g: Tensor, createGraph: boolean): void {
   else if (!leaf.grad) leaf.grad = g.detach().clone();
   else if (leaf.grad.requiresGrad) leaf.grad = leaf.grad.detach().add(g);
   else leaf.grad.add_(g);
+  // A gradient belongs to its leaf, not to the scope() that happened to run backward.
+  keep(leaf.grad);
 }
 
 /** Accumulates d(output)/d(leaf) into every leaf's .grad (Tensor.backward). */

@@ -7,7 +7,7 @@ import { noGrad } from '../autograd/mode.js';
 import type { Node } from '../autograd/node.js';
 import type { DType } from '../dtype.js';
 import { ArgumentError, AutogradError, DTypeError } from '../errors.js';
-import { Tensor, type GradHook, type TensorLike } from '../tensor.js';
+import { keep, Tensor, type GradHook, type TensorLike } from '../tensor.js';
 import { isFloat } from '../dtype.js';
 import * as ew from './elementwise.js';
 import * as red from './reduce.js';
@@ -312,7 +312,7 @@ define({
     if (!this.gradFn) return this;
     const self = this;
     (this.gradFn as Node).hooks.push((g) => {
-      noGrad(() => (self.grad = self.grad ? self.grad.add(g) : g.detach()));
+      noGrad(() => (self.grad = keep(self.grad ? self.grad.add(g) : g.detach().clone())));
     });
     return this;
   },
