@@ -16,7 +16,8 @@ export function formatValues(data: ArrayLike<number>, shape: readonly number[], 
   const n = data.length;
   const summarize = n > SUMMARIZE_OVER;
   const finite = Array.from(data).filter((v) => Number.isFinite(v)).map(Math.abs);
-  const maxAbs = finite.length ? Math.max(...finite) : 0;
+  // A loop, not Math.max(...finite): spreading a million values overflows the call stack.
+  const maxAbs = finite.reduce((a, b) => Math.max(a, b), 0);
   const minAbs = finite.filter((v) => v > 0).reduce((a, b) => Math.min(a, b), Infinity);
   const sci = dtype.startsWith('float') && (maxAbs >= 1e8 || (minAbs < 1e-4 && minAbs !== Infinity));
   const allInts = dtype.startsWith('float') && Array.from(data).every((v) => !Number.isFinite(v) || Number.isInteger(v));

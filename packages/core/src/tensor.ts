@@ -146,6 +146,7 @@ export class Tensor {
     this.disposed = true;
     for (const s of scopes) s.delete(this);
     this.storage.release();
+    this.gradFn?.unref();
   }
   [Symbol.dispose](): void {
     this.dispose();

@@ -16,6 +16,12 @@ export class Node {
   /** Storage versions of the inputs when the op ran; a later in-place write makes backward unsafe. */
   private readonly versions: number[];
   private freed = false;
+  /**
+   * Who can still reach this node: its output tensor's handle plus every unfreed node that reads the output. At 0
+   * no backward can get here, so the saved values are released now instead of waiting for the GC (a forward pass
+   * recorded inside scope() but never differentiated).
+   */
+  private refs = 1;
 
   constructor(
     readonly name: string,
@@ -26,6 +32,15 @@ export class Node {
   ) {
     this.versions = inputs.map((t) => t.storage.version);
     for (const t of [...inputs, ...saved]) t.storage.retain();
+    for (const t of inputs) t.gradFn?.ref();
+  }
+
+  ref(): void {
+    this.refs++;
+  }
+  /** Drops one reference (the output handle was disposed, or a consumer node was freed). */
+  unref(): void {
+    if (--this.refs === 0) this.free();
   }
 
   /** Runs the VJP, checking that the graph was not freed and the inputs were not modified in place. */
@@ -45,13 +60,18 @@ export class Node {
     return this.vjpFn(grad);
   }
 
-  /** Drops saved values (after a backward without retainGraph). */
+  /** Drops saved values (after a backward without retainGraph), then any producer nodes nobody can reach now. */
   free(): void {
-    if (this.freed) return;
-    this.freed = true;
-    for (const t of [...this.inputs, ...this.saved]) t.storage.release();
-    this.vjpFn = null;
-    this.saved = [];
+    // A worklist, not recursion: freeing the end of a long chain releases the whole chain.
+    const work: Node[] = [this];
+    for (let node = work.pop(); node; node = work.pop()) {
+      if (node.freed) continue;
+      node.freed = true;
+      for (const t of [...node.inputs, ...node.saved]) t.storage.release();
+      for (const t of node.inputs) if (t.gradFn && --t.gradFn.refs === 0) work.push(t.gradFn);
+      node.vjpFn = null;
+      node.saved = [];
+    }
   }
   get isFreed(): boolean {
     return this.freed;

@@ -1,7 +1,7 @@
 /** Moving tensors between dtypes and devices. */
 import { attach } from '../autograd/node.js';
 import { isGradEnabled } from '../autograd/mode.js';
-import { backendByName } from '../backend/registry.js';
+import { backendByName, listBackends } from '../backend/registry.js';
 import { DTYPES, isFloat, type DType } from '../dtype.js';
 import { ArgumentError, DeviceError } from '../errors.js';
 import { Tensor } from '../tensor.js';
@@ -42,7 +42,13 @@ function moved(x: Tensor, out: Tensor): Tensor {
 }
 
 export function to(x: Tensor, target: ToTarget): Tensor {
-  if (typeof target === 'string') return (DTYPES as readonly string[]).includes(target) ? toDtype(x, target as DType) : toDevice(x, target);
+  if (typeof target === 'string') {
+    if ((DTYPES as readonly string[]).includes(target)) return toDtype(x, target as DType);
+    // A string may name either, so a typo gets an error that lists both (not just "unknown backend 'float16'").
+    if (!listBackends().includes(target))
+      throw new ArgumentError(`to: '${target}' is neither a dtype (${DTYPES.join(', ')}) nor a registered device (${listBackends().join(', ')})`);
+    return toDevice(x, target);
+  }
   let y = x;
   if (target.device) y = toDevice(y, target.device);
   if (target.dtype) y = toDtype(y, target.dtype);

@@ -5,7 +5,7 @@
 import { attach } from '../autograd/node.js';
 import type { BinaryOp, UnaryOp } from '../backend/interface.js';
 import { floatOf, isFloat, resultType, type DType, type PromotionArg } from '../dtype.js';
-import { DTypeError } from '../errors.js';
+import { ArgumentError, DTypeError } from '../errors.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import * as prim from './prim.js';
 import { sumTo } from './reduce.js';
@@ -185,7 +185,7 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
 
 /** Clamps to [min, max]; either bound may be omitted or be a tensor. Gradient passes where min ≤ x ≤ max. */
 export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | null): Tensor {
-  if (min == null && max == null) throw new DTypeError('clamp: at least one of min and max must be given');
+  if (min == null && max == null) throw new ArgumentError('clamp: at least one of min and max must be given');
   const backend = prim.backendOf('clamp', x, min, max);
   const dtype = resultType(x, ...[min, max].filter((v): v is TensorLike => v != null).map(promoArg));
   const lo = min == null ? null : prim.asTensor(min, dtype, backend);
@@ -198,10 +198,13 @@ export function clamp(x: Tensor, min?: TensorLike | null, max?: TensorLike | nul
     let inside = g;
     if (lo) inside = where(x.ge(lo), inside, 0);
     if (hi) inside = where(x.le(hi), inside, 0);
+    // With min > max the output is max everywhere (min(max(x, lo), hi)), so only hi gets the gradient there.
+    const toLo = lo && (hi ? x.lt(lo).logicalAnd(lo.lt(hi)) : x.lt(lo));
+    const toHi = hi && (lo ? x.gt(hi).logicalOr(lo.gt(hi)) : x.gt(hi));
     return [
       fit(inside, x),
-      ...(lo ? [fit(where(x.lt(lo), g, 0), lo)] : []),
-      ...(hi ? [fit(where(x.gt(hi), g, 0), hi)] : []),
+      ...(lo ? [fit(where(toLo!, g, 0), lo)] : []),
+      ...(hi ? [fit(where(toHi!, g, 0), hi)] : []),
     ];
   });
 }

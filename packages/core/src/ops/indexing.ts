@@ -127,8 +127,9 @@ export interface SortResult {
 
 /** Stable sort along dim; values carry gradients back to the positions they came from. */
 export function sort(x: Tensor, dim = -1, descending = false): SortResult {
-  const indices = argsort(x, dim, descending);
-  return { values: x.ndim === 0 ? x : gather(x, normDim('sort', dim, x.ndim), indices), indices };
+  const d = x.ndim === 0 ? dim : normDim('sort', dim, x.ndim); // checked here so errors name sort, not argsort
+  const indices = argsort(x, d, descending);
+  return { values: x.ndim === 0 ? x : gather(x, d, indices), indices };
 }
 
 export function argsort(x: Tensor, dim = -1, descending = false): Tensor {

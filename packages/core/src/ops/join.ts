@@ -11,6 +11,7 @@ import { indexSelect } from './indexing.js';
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   if (tensors.length === 0) throw new ArgumentError('cat: expected a non-empty list of tensors');
   const backend = prim.backendOf('cat', ...tensors);
+  for (const t of tensors) t.storage.checkAlive('cat'); // else the error would name the internal copy_
   const first = tensors[0]!;
   const d = normDim('cat', dim, first.ndim);
   for (const t of tensors)
@@ -92,9 +93,14 @@ export function pad(x: Tensor, pads: readonly number[], mode: PadMode = 'constan
   let y = x;
   for (let k = 0; k < pads.length / 2; k++) {
     const d = x.ndim - 1 - k;
-    const [lo, hi] = [pads[2 * k]!, pads[2 * k + 1]!];
+    let [lo, hi] = [pads[2 * k]!, pads[2 * k + 1]!];
+    if (y.shape[d]! + lo + hi < 0) throw new ShapeError(`pad: padding ${lo}, ${hi} leaves a negative size for dim ${d} of size ${y.shape[d]}`);
+    if (mode === 'circular' && (lo < 0 || hi < 0)) {
+      // PyTorch crops first and wraps around the cropped tensor.
+      y = y.narrow(d, Math.max(0, -lo), y.shape[d]! - Math.max(0, -lo) - Math.max(0, -hi));
+      [lo, hi] = [Math.max(0, lo), Math.max(0, hi)];
+    }
     const n = y.shape[d]!;
-    if (n + lo + hi < 0) throw new ShapeError(`pad: padding ${lo}, ${hi} leaves a negative size for dim ${d} of size ${n}`);
     if (mode === 'constant') y = padConstant(y, d, lo, hi, value);
     else {
       if (mode === 'reflect' && (lo >= n || hi >= n))

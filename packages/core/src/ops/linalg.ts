@@ -30,7 +30,8 @@ function batchedMatmul(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tens
       `matmul: inner dims differ: shapes ${fmtShape(origA.shape)} and ${fmtShape(origB.shape)} (${k} vs ${k2}); ` +
         'expected a [..., M, K] and b [..., K, N]',
     );
-  const batch = broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  // The op label carries the full operand shapes; the batch shapes alone would not tell the user which call failed.
+  const batch = broadcastShapes(`matmul (batch dims of ${fmtShape(origA.shape)} and ${fmtShape(origB.shape)})`, a.shape.slice(0, -2), b.shape.slice(0, -2));
   const dtype = resultType(a, b);
   if (dtype === 'bool') throw new ArgumentError('matmul: bool operands are not supported; cast to float or int32 first');
   const backend = prim.backendOf('matmul', a, b);

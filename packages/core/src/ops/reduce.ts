@@ -107,6 +107,7 @@ export function minDim(x: Tensor, dim: number, keepdim = false): ValuesIndices {
 }
 function extremeDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   const d = normDim(op, dim, x.ndim);
+  checkNonEmpty(op, x, x.ndim === 0 ? [] : [d]); // so the error names max/min, not argmax/argmin
   const indices = argExtreme(op === 'max' ? 'argmax' : 'argmin', x, d, true);
   const values = x.gather(d, indices);
   return keepdim ? { values, indices } : { values: values.squeeze(d), indices: indices.squeeze(d) };
@@ -155,8 +156,11 @@ export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
   const centered = xf.sub(xf.mean(axes, true));
   return centered.square().sum(axes, keepdim).div(Math.max(0, n - correction));
 }
+/** √var; the gradient is 0 (not NaN) where the std is 0, like PyTorch. */
 export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  return variance(x, dim, opts).sqrt();
+  const v = variance(x, dim, opts);
+  const out = prim.unary('sqrt', v);
+  return attach(out, 'std', [v], (g) => [where(out.eq(0), 0, g.div(where(out.eq(0), 1, out).mul(2)))], [out]);
 }
 
 /** log Σ exp(x), stabilized by subtracting the (detached) max. */
@@ -183,8 +187,22 @@ export function norm(x: Tensor, p: number | 'fro' = 2, dim?: Dims, keepdim = fal
   if (q === 1) return x.abs().sum(axes, keepdim);
   if (q === Infinity) return x.abs().amax(axes, keepdim);
   if (q === -Infinity) return x.abs().amin(axes, keepdim);
-  if (q === 0) return x.ne(0).to(x.dtype).sum(axes, keepdim);
-  if (q !== 2) return x.abs().pow(q).sum(axes, keepdim).pow(1 / q);
+  if (q === 0) {
+    // A count: piecewise constant, so a zero gradient (PyTorch's result still requires grad).
+    const count = x.ne(0).to(x.dtype).sum(axes, keepdim);
+    return attach(count, 'norm', [x], () => [x.zerosLike()]);
+  }
+  if (q !== 2) {
+    // (Σ|x|^p)^(1/p) with PyTorch's VJP sign(x)·|x|^(p−1)·g / norm^(p−1), taken as 0 at x = 0 and where norm = 0.
+    const out = noGrad(() => x.abs().pow(q).sum(axes, keepdim).pow(1 / q));
+    return attach(out, 'norm', [x], (g) => {
+      const y = spread(out, x, axes, keepdim);
+      const scale = where(y.eq(0), 0, spread(g, x, axes, keepdim).div(where(y.eq(0), 1, y).pow(q - 1)));
+      const zero = x.eq(0);
+      const scaled = where(zero, 0, x.sign().mul(where(zero, 1, x.abs()).pow(q - 1)));
+      return [scaled.mul(scale)];
+    }, [out]);
+  }
   const out = shapeResult(prim.unary('sqrt', prim.reduce('sum', prim.binary('mul', x, x, x.dtype), axes, x.dtype)), x, axes, keepdim);
   return attach(out, 'norm', [x], (g) => {
     const y = spread(out, x, axes, keepdim);

@@ -23,7 +23,8 @@ class RefBuffer implements BackendBuffer {
 const dataOf = (v: View | BackendBuffer): TypedArray => ('buffer' in v ? (v.buffer as RefBuffer) : (v as RefBuffer)).data;
 
 export class ReferenceBackend implements Backend {
-  readonly name = 'reference';
+  /** Typed as string so a subclass can register under another name (tests use one to simulate a second device). */
+  readonly name: string = 'reference';
   readonly capabilities = { readSync: true, dtypes: ['bool', 'int32', 'float32', 'float64'] as const };
   readonly fused = {};
   private live = 0;
