@@ -42,7 +42,7 @@ export function formatTensor(t: Tensor): string {
   if (t.gradFn) meta.push(`gradFn=<${t.gradFn.name}>`);
   else if (t.requiresGrad) meta.push('requiresGrad=true');
   let values: string;
-  if (t.storage.isFreed) values = '<disposed>';
+  if (t.isDisposed || t.storage.isFreed) values = '<disposed>';
   else if (t.backend.capabilities.readSync) values = formatValues(t.dataSync(), t.shape, t.dtype);
   else values = '<on device; await t.data()>';
   return `tensor(${values}, ${meta.join(', ')})`;

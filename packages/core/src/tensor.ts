@@ -7,7 +7,7 @@
 import type { Backend, View } from './backend/interface.js';
 import { getBackend } from './backend/registry.js';
 import type { DType, TypedArray } from './dtype.js';
-import { AutogradError, DeviceError, ShapeError, fmtShape } from './errors.js';
+import { AutogradError, DeviceError, DisposedError, ShapeError, fmtShape } from './errors.js';
 import { contiguousStrides, isContiguousLayout, numel, type Shape } from './shape.js';
 import { Storage } from './storage.js';
 import type { Node } from './autograd/node.js';
@@ -17,6 +17,17 @@ export type GradHook = (grad: Tensor) => Tensor | void;
 
 /** Nested JS arrays of numbers or booleans, as returned by `array()`. */
 export type NestedArray = number | boolean | NestedArray[];
+
+let backwardDepth = 0;
+/** @internal Runs fn as part of a backward pass (saved, possibly disposed handles may be read). */
+export function duringBackward<T>(fn: () => T): T {
+  backwardDepth++;
+  try {
+    return fn();
+  } finally {
+    backwardDepth--;
+  }
+}
 
 // ---- scopes: deterministic release of every tensor created inside a block -----------------------------------
 const scopes: Set<Tensor>[] = [];
@@ -90,14 +101,24 @@ export class Tensor {
 
   /** @internal The layout handed to backend kernels. Throws if the storage was freed. */
   layout(op = 'op'): View {
-    this.storage.checkAlive(op);
+    this.checkUsable(op);
     return { buffer: this.storage.buffer, shape: this.shape, strides: this.strides, offset: this.offset, dtype: this.dtype };
   }
 
   /** @internal A view of the same storage with another layout (no autograd; see ops/views.ts for the public ones). */
   withLayout(shape: Shape, strides: readonly number[], offset: number): Tensor {
-    this.storage.checkAlive('view');
+    this.checkUsable('view');
     return new Tensor(this.storage, shape, strides, offset, this.dtype);
+  }
+
+  /**
+   * Use after dispose() is an error, even while a view or the autograd graph still holds the storage; backward
+   * itself may read disposed handles whose values it saved.
+   */
+  private checkUsable(op: string): void {
+    if (this.disposed && backwardDepth === 0)
+      throw new DisposedError(`${op}: the tensor (shape ${fmtShape(this.shape)}, ${this.dtype}) was disposed`);
+    this.storage.checkAlive(op);
   }
 
   // ---- autograd bookkeeping ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import { AutogradError, fmtShape } from '../errors.js';
 import { shapesEqual } from '../shape.js';
-import { keep, type Tensor } from '../tensor.js';
+import { duringBackward, keep, type Tensor } from '../tensor.js';
 import { enableGrad, noGrad } from './mode.js';
 import type { Node } from './node.js';
 
@@ -117,8 +117,8 @@ function run(outputs: Tensor[], grads: Tensor[], opts: BackwardOptions, capture?
     }
   };
   try {
-    if (createGraph) enableGrad(body);
-    else noGrad(body);
+    if (createGraph) enableGrad(() => duringBackward(body));
+    else noGrad(() => duringBackward(body));
   } finally {
     if (!retain) for (const node of order) node.free();
   }

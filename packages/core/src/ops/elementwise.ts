@@ -28,8 +28,21 @@ function fit(g: Tensor | null, like: Tensor): Tensor | null {
 
 type BinaryGrad = (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null];
 
+/** Releases the 0-dim tensors made from JS scalars once an op no longer needs its own handle (autograd keeps a reference). */
+function releaseScalars(pairs: [TensorLike, Tensor][]): void {
+  for (const [orig, t] of pairs) if (!(orig instanceof Tensor)) t.dispose();
+}
+
 function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike, grad: BinaryGrad | null, float = false): Tensor {
   const [ta, tb, promoted] = operands(op, a, b);
+  try {
+    return binaryOpOn(op, ta, tb, promoted, grad, float);
+  } finally {
+    releaseScalars([[a, ta], [b, tb]]);
+  }
+}
+
+function binaryOpOn(op: BinaryOp, ta: Tensor, tb: Tensor, promoted: DType, grad: BinaryGrad | null, float: boolean): Tensor {
   const dtype = float ? floatOf(promoted) : promoted;
   if (op !== 'add' && op !== 'mul' && op !== 'maximum' && op !== 'minimum' && promoted === 'bool' && !float)
     throw new DTypeError(`${op}: not supported for two bool tensors; cast one with .to('int32') first`);
@@ -43,7 +56,11 @@ function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike, grad: BinaryGrad |
 
 function compareOp(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb, dtype] = operands(op, a, b);
-  return prim.binary(op, ta, tb, dtype, 'bool');
+  try {
+    return prim.binary(op, ta, tb, dtype, 'bool');
+  } finally {
+    releaseScalars([[a, ta], [b, tb]]);
+  }
 }
 
 export const add = (a: TensorLike, b: TensorLike, alpha = 1): Tensor =>
@@ -95,6 +112,14 @@ export const isnan = (x: Tensor) => prim.unary('isnan', x, 'bool');
 /** Selects a where cond is true, b elsewhere; both branches get their share of the gradient. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb, dtype] = operands('where', a, b);
+  try {
+    return whereOn(cond, ta, tb, dtype);
+  } finally {
+    releaseScalars([[a, ta], [b, tb]]);
+  }
+}
+
+function whereOn(cond: Tensor, ta: Tensor, tb: Tensor, dtype: DType): Tensor {
   prim.backendOf('where', cond, ta, tb);
   const out = prim.where(cond, ta, tb, dtype);
   return attach(out, 'where', [ta, tb], (g) => [

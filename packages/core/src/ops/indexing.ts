@@ -102,13 +102,17 @@ function triMask(x: Tensor, k: number, upper: boolean): Tensor {
 export const triu = (x: Tensor, diagonal = 0) => where(triMask(x, diagonal, true), x, 0);
 export const tril = (x: Tensor, diagonal = 0) => where(triMask(x, diagonal, false), x, 0);
 
-/** One-hot int32 encoding; numClasses is required because reading the max would need a synchronous readback. */
+/**
+ * One-hot int32 encoding. numClasses is required because reading the max would need a synchronous readback; an
+ * out-of-range class is reported by the scatter kernel (as PyTorch raises), not turned into a zero row.
+ */
 export function oneHot(indices: Tensor, numClasses: number): Tensor {
   checkIndex('oneHot', indices);
   if (!Number.isInteger(numClasses) || numClasses < 1)
     throw new ArgumentError(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
-  const classes = prim.upload(indices.backend, Array.from({ length: numClasses }, (_, i) => i), [numClasses], 'int32');
-  return prim.cast(prim.binary('eq', indices.unsqueeze(-1), classes, 'int32', 'bool'), 'int32');
+  const zeros = prim.fill(indices.backend, [...indices.shape, numClasses], 0, 'int32');
+  const idx = indices.unsqueeze(-1);
+  return prim.scatter('set', zeros, indices.ndim, idx, prim.fill(indices.backend, idx.shape, 1, 'int32'));
 }
 
 /** Inclusive prefix sum along dim; its gradient is the reversed cumsum of the gradient. */

@@ -65,20 +65,43 @@ export function unary(op: UnaryOp, x: Tensor, outDtype: DType = x.dtype): Tensor
   return Tensor.fromBuffer(x.backend, x.backend.unary(op, x.layout(op), outDtype), x.shape, outDtype);
 }
 
+/**
+ * Runs a kernel call with a collector for the temporaries it needs (dtype casts, broadcast views) and releases them
+ * right after the call. A queued backend must keep a freed buffer alive until work already issued has used it.
+ */
+function withTemps<T>(fn: (prep: (t: Tensor, dtype: DType, shape?: Shape) => Tensor) => T): T {
+  const temps: Tensor[] = [];
+  const prep = (t: Tensor, dtype: DType, shape?: Shape) => {
+    const c = cast(t, dtype);
+    if (c !== t) temps.push(c);
+    const e = shape ? expandLayout('broadcast', c, shape) : c;
+    if (e !== c) temps.push(e);
+    return e;
+  };
+  try {
+    return fn(prep);
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
 /** Broadcasts, casts both inputs to `inDtype`, and runs a binary primitive. */
 export function binary(op: BinaryOp, a: Tensor, b: Tensor, inDtype: DType, outDtype: DType = inDtype): Tensor {
   const backend = backendOf(op, a, b);
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const va = expandLayout(op, cast(a, inDtype), shape).layout(op);
-  const vb = expandLayout(op, cast(b, inDtype), shape).layout(op);
-  return Tensor.fromBuffer(backend, backend.binary(op, va, vb, outDtype), shape, outDtype);
+  return withTemps((prep) => {
+    const [va, vb] = [prep(a, inDtype, shape).layout(op), prep(b, inDtype, shape).layout(op)];
+    return Tensor.fromBuffer(backend, backend.binary(op, va, vb, outDtype), shape, outDtype);
+  });
 }
 
 export function where(cond: Tensor, a: Tensor, b: Tensor, dtype: DType): Tensor {
   const backend = backendOf('where', cond, a, b);
   const shape = broadcastShapes('where', cond.shape, a.shape, b.shape);
-  const v = (t: Tensor, d: DType) => expandLayout('where', cast(t, d), shape).layout('where');
-  return Tensor.fromBuffer(backend, backend.where(v(cond, 'bool'), v(a, dtype), v(b, dtype), dtype), shape, dtype);
+  return withTemps((prep) => {
+    const v = (t: Tensor, d: DType) => prep(t, d, shape).layout('where');
+    return Tensor.fromBuffer(backend, backend.where(v(cond, 'bool'), v(a, dtype), v(b, dtype), dtype), shape, dtype);
+  });
 }
 
 /** Reduces sorted, unique `axes`; the result drops them (keepdim is a view added by the caller). */
@@ -89,19 +112,23 @@ export function reduce(op: ReduceOp, x: Tensor, axes: readonly number[], outDtyp
 
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const backend = backendOf('gather', x, index);
-  return Tensor.fromBuffer(backend, backend.gather(x.layout('gather'), dim, cast(index, 'int32').layout('gather')), index.shape, x.dtype);
+  return withTemps((prep) =>
+    Tensor.fromBuffer(backend, backend.gather(x.layout('gather'), dim, prep(index, 'int32').layout('gather')), index.shape, x.dtype),
+  );
 }
 
 export function scatter(mode: 'set' | 'add', base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   const backend = backendOf('scatter', base, index, src);
-  const buf = backend.scatter(mode, base.layout('scatter'), dim, cast(index, 'int32').layout('scatter'), cast(src, base.dtype).layout('scatter'));
-  return Tensor.fromBuffer(backend, buf, base.shape, base.dtype);
+  return withTemps((prep) => {
+    const buf = backend.scatter(mode, base.layout('scatter'), dim, prep(index, 'int32').layout('scatter'), prep(src, base.dtype).layout('scatter'));
+    return Tensor.fromBuffer(backend, buf, base.shape, base.dtype);
+  });
 }
 
 /** Writes src (broadcast to dst's shape) into dst's storage in place and bumps its version. */
 export function assign(dst: Tensor, src: Tensor): void {
   const backend = backendOf('copy_', dst, src);
-  backend.assign(dst.layout('copy_'), expandLayout('copy_', cast(src, dst.dtype), dst.shape).layout('copy_'));
+  withTemps((prep) => backend.assign(dst.layout('copy_'), prep(src, dst.dtype, dst.shape).layout('copy_')));
   dst.storage.version++;
 }
 

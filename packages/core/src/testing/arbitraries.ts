@@ -14,6 +14,7 @@ import { numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import '../ops/methods.js';
 
+/** Bounds for generated shapes. */
 export interface ShapeOptions {
   /** Fewest dims (default 0: scalars included). */
   minDims?: number;
@@ -63,6 +64,7 @@ export const broadcastPairArb = (opts: ShapeOptions = {}) => broadcastShapesArb(
 /** Three shapes that broadcast together (for where, clamp with tensor bounds, …). */
 export const broadcastTripleArb = (opts: ShapeOptions = {}) => broadcastShapesArb(3, opts) as fc.Arbitrary<[number[], number[], number[]]>;
 
+/** How element values are drawn. */
 export interface ValueOptions {
   /** Smallest value (default -2). */
   min?: number;
@@ -135,6 +137,7 @@ export const NONCONTIGUOUS_LAYOUTS: readonly Layout[] = ['transposed', 'stepped'
 /** All layouts. */
 export const ALL_LAYOUTS: readonly Layout[] = ['contiguous', ...NONCONTIGUOUS_LAYOUTS];
 
+/** Options of {@link tensorArb}: the value options plus shape, dtype, grad, device and layouts. */
 export interface TensorArbOptions extends ValueOptions {
   /** A fixed shape; otherwise drawn from `shapeArb`. */
   shape?: readonly number[];

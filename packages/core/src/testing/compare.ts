@@ -13,6 +13,7 @@ import { scope, Tensor } from '../tensor.js';
 import { GradcheckError, gradFunction, unravelIndex, type GradcheckFn } from './gradcheck.js';
 import '../ops/methods.js';
 
+/** Options of {@link compareGradients}. */
 export interface CompareGradientsOptions {
   /** The float64 backend used as the oracle (default 'reference'). */
   reference?: string;

@@ -20,6 +20,7 @@ import '../ops/methods.js';
 /** A function under test: takes the inputs in order and returns one tensor or several. */
 export type GradcheckFn = (...inputs: Tensor[]) => Tensor | readonly Tensor[];
 
+/** Step and tolerances of {@link gradcheck}. */
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
@@ -31,6 +32,7 @@ export interface GradcheckOptions {
   raiseException?: boolean;
 }
 
+/** Options of {@link gradgradcheck}. */
 export interface GradgradcheckOptions extends GradcheckOptions {
   /** Seed for the random gradOutputs drawn when none are given (default 0, so runs are reproducible). */
   seed?: number;
