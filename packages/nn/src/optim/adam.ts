@@ -1,0 +1,79 @@
+/** Adam and AdamW (torch.optim.Adam / AdamW), with optional AMSGrad. */
+import { ArgumentError, keep, maximum, type Tensor, zerosLike } from '@tessera/core';
+import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
+
+export interface AdamOptions {
+  lr?: number;
+  /** Decay rates of the first and second moment estimates. */
+  betas?: [number, number];
+  eps?: number;
+  /** Adam: L2 penalty added to the gradient. AdamW: decoupled decay θ ← θ·(1 − lr·wd). */
+  weightDecay?: number;
+  /** Use the running maximum of the second moment (AMSGrad). */
+  amsgrad?: boolean;
+  maximize?: boolean;
+}
+
+export interface AdamGroup extends ParamGroup, Required<Omit<AdamOptions, 'lr'>> {}
+
+function adamDefaults(o: AdamOptions, weightDecay: number): Omit<AdamGroup, 'params'> {
+  return { lr: o.lr ?? 1e-3, betas: o.betas ?? [0.9, 0.999], eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? weightDecay, amsgrad: o.amsgrad ?? false, maximize: o.maximize ?? false };
+}
+
+/**
+ * m ← β₁·m + (1 − β₁)·g, v ← β₂·v + (1 − β₂)·g², θ ← θ − lr/(1 − β₁ᵗ) · m / (√v/√(1 − β₂ᵗ) + eps), with
+ * v replaced by its running maximum under AMSGrad. Weight decay is an L2 term on g.
+ */
+export class Adam extends Optimizer<AdamGroup> {
+  /** Whether weight decay is decoupled from the gradient (AdamW). */
+  protected readonly decoupled: boolean = false;
+
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, opts: AdamOptions = {}) {
+    super(params, adamDefaults(opts, 0));
+  }
+
+  protected override validateGroup(g: AdamGroup): void {
+    super.validateGroup(g);
+    const [b1, b2] = g.betas;
+    if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1)) throw new ArgumentError(`${this.constructor.name}: betas must be within [0, 1), got [${g.betas.join(', ')}]`);
+    if (!(g.eps >= 0)) throw new ArgumentError(`${this.constructor.name}: invalid eps ${g.eps}`);
+    if (!(g.weightDecay >= 0)) throw new ArgumentError(`${this.constructor.name}: invalid weightDecay ${g.weightDecay}`);
+  }
+
+  protected override update(p: Tensor, grad: Tensor, state: ParamState, g: AdamGroup): void {
+    const [b1, b2] = g.betas;
+    if (state.step === undefined) {
+      state.step = 0;
+      state.expAvg = keep(zerosLike(p));
+      state.expAvgSq = keep(zerosLike(p));
+      if (g.amsgrad) state.maxExpAvgSq = keep(zerosLike(p));
+    }
+    const step = (state.step as number) + 1;
+    state.step = step;
+    let d = g.maximize ? grad.neg() : grad;
+    if (this.decoupled) p.mul_(1 - g.lr * g.weightDecay);
+    else if (g.weightDecay !== 0) d = d.add(p, g.weightDecay);
+    const expAvg = state.expAvg as Tensor;
+    const expAvgSq = state.expAvgSq as Tensor;
+    expAvg.mul_(b1).add_(d, 1 - b1);
+    expAvgSq.mul_(b2).add_(d.mul(d), 1 - b2);
+    const stepSize = g.lr / (1 - b1 ** step);
+    const bc2Sqrt = Math.sqrt(1 - b2 ** step);
+    let second = expAvgSq;
+    if (g.amsgrad) {
+      const maxSq = (state.maxExpAvgSq as Tensor | undefined) ?? (state.maxExpAvgSq = keep(zerosLike(p)));
+      maxSq.copy_(maximum(maxSq, expAvgSq));
+      second = maxSq;
+    }
+    const denom = second.sqrt().div(bc2Sqrt).add(g.eps);
+    p.add_(expAvg.div(denom), -stepSize);
+  }
+}
+
+/** Adam with decoupled weight decay (default 0.01): θ ← θ·(1 − lr·wd) before the Adam step (torch.optim.AdamW). */
+export class AdamW extends Adam {
+  protected override readonly decoupled: boolean = true;
+  constructor(params: Iterable<Tensor> | Iterable<ParamGroupInput>, opts: AdamOptions = {}) {
+    super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });
+  }
+}
