@@ -222,11 +222,8 @@ function buildView(values: number[], shape: readonly number[], dtype: DType, dev
   }
   const r = recipeFor(layout, shape, p);
   // Work back from the logical shape to the base shape: undo the permutation, then widen the stepped/narrowed dim.
-  const permuted = r.perm ? (() => {
-    const s = new Array<number>(shape.length);
-    r.perm!.forEach((d, i) => (s[d] = shape[i]!));
-    return s;
-  })() : [...shape];
+  const permuted = [...shape];
+  r.perm?.forEach((d, i) => (permuted[d] = shape[i]!));
   const base = [...permuted];
   if (r.stepDim !== null) base[r.stepDim] = r.pad + (permuted[r.stepDim]! - 1) * Math.abs(r.step) + 1 + 1;
   if (r.narrowDim !== null) base[r.narrowDim] = permuted[r.narrowDim]! + r.pad + 1 + 1;
@@ -240,7 +237,9 @@ function buildView(values: number[], shape: readonly number[], dtype: DType, dev
     if (r.narrowDim !== null) v = v.narrow(r.narrowDim, r.pad + 1, permuted[r.narrowDim]!);
     if (r.flip.length) v = v.flip(r.flip);
     if (r.perm) v = v.permute(r.perm);
-    v.copy_(make(values, shape));
+    const src = make(values, shape);
+    v.copy_(src);
+    src.dispose();
     return v;
   });
 }

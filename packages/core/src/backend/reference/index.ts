@@ -204,8 +204,9 @@ export class ReferenceBackend implements Backend {
     return { base: offsetsOf(index.shape, strides, x.offset), idxOff: viewOffsets(index), size: x.shape[dim]! };
   }
   private checkIndex(op: string, i: number, size: number): number {
-    if (i < -size || i >= size) throw new ArgumentError(`${op}: index ${i} is out of bounds for dimension of size ${size}`);
-    return i < 0 ? i + size : i;
+    // Like PyTorch, gather/scatter indices must lie in [0, size): a negative index is an error, not a wrap-around.
+    if (i < 0 || i >= size) throw new ArgumentError(`${op}: index ${i} is out of bounds for dimension of size ${size}`);
+    return i;
   }
   gather(x: View, dim: number, index: View): BackendBuffer {
     const { base, idxOff, size } = this.scatterGatherOffsets(x, dim, index);
