@@ -140,7 +140,8 @@ export function argsort(x: Tensor, dim = -1, descending = false): Tensor {
   if (x.ndim === 0) return prim.fill(x.backend, [], 0, 'int32');
   const d = normDim('argsort', dim, x.ndim);
   const last = x.transpose(d, -1).detach();
-  const { indices } = x.backend.sort(last.layout('sort'), descending);
+  const { values, indices } = x.backend.sort(last.layout('sort'), descending);
+  x.backend.free(values); // only the order is used; the sorted values come from gather
   return Tensor.fromBuffer(x.backend, indices, last.shape, 'int32').transpose(d, -1);
 }
 
