@@ -92,12 +92,12 @@ class MLP(nn.Module):
 class SwiGLU(nn.Module):
     def __init__(self, d, h):
         super().__init__()
-        self.gateProj = nn.Linear(d, h, bias=False)
-        self.upProj = nn.Linear(d, h, bias=False)
-        self.downProj = nn.Linear(h, d, bias=False)
+        self.gate_proj = nn.Linear(d, h, bias=False)
+        self.up_proj = nn.Linear(d, h, bias=False)
+        self.down_proj = nn.Linear(h, d, bias=False)
 
     def forward(self, x):
-        return self.downProj(F.silu(self.gateProj(x)) * self.upProj(x))
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
 def randomize(module):

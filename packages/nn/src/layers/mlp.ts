@@ -45,20 +45,20 @@ export interface SwiGLUOptions extends FactoryOptions {
   bias?: boolean;
 }
 
-/** downProj(silu(gateProj(x)) · upProj(x)): the gated feed-forward block of LLaMA/PaLM. */
+/** down_proj(silu(gate_proj(x)) · up_proj(x)): the gated feed-forward block of LLaMA/PaLM; names as in Hugging Face checkpoints. */
 export class SwiGLUMLP extends Module {
-  gateProj: Linear;
-  upProj: Linear;
-  downProj: Linear;
+  gate_proj: Linear;
+  up_proj: Linear;
+  down_proj: Linear;
 
   constructor(dim: number, hiddenDim: number, opts: SwiGLUOptions = {}) {
     super();
     const lin = { ...opts, bias: opts.bias ?? false };
-    this.gateProj = new Linear(dim, hiddenDim, lin);
-    this.upProj = new Linear(dim, hiddenDim, lin);
-    this.downProj = new Linear(hiddenDim, opts.outFeatures ?? dim, lin);
+    this.gate_proj = new Linear(dim, hiddenDim, lin);
+    this.up_proj = new Linear(dim, hiddenDim, lin);
+    this.down_proj = new Linear(hiddenDim, opts.outFeatures ?? dim, lin);
   }
   override forward(x: Tensor): Tensor {
-    return this.downProj.forward(this.gateProj.forward(x).silu().mul(this.upProj.forward(x)));
+    return this.down_proj.forward(this.gate_proj.forward(x).silu().mul(this.up_proj.forward(x)));
   }
 }
