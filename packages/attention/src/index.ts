@@ -61,3 +61,15 @@ export {
   kvCacheElementsPerToken, claKvCacheElementsPerToken, slidingWindowCacheElements, attentionFlopsPerToken, crossAttentionFlops,
   type AttentionCostShape, type CrossAttentionCostShape, type FlopCount,
 } from './costs.js';
+
+/** MoH — Mixture-of-Head attention: routing, balance loss, head-usage statistics, MHA/GQA → MoH conversion (spec §6). */
+export * from './moh/index.js';
+
+/** MLA — DeepSeek's Multi-head Latent Attention: naive and absorbed paths, compressed cache, YaRN scale (spec §7). */
+export * from './mla/index.js';
+
+/** Titans — neural long-term memory, persistent memory and the MAC / MAG / MAL layers (spec §8). */
+export * from './titans/index.js';
+
+/** Linear attention with decay (Lightning; spec §9.4): quadratic, recurrent and chunked forms, and the TNL block. */
+export * from './linear/index.js';
