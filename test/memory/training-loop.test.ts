@@ -17,7 +17,9 @@ describe.each(BACKENDS)('long training loop (%s)', (name) => {
     const x = randn([32, 3], { generator: g });
     const trueW = tensor([[1.5], [-2], [0.5]]);
     const y = scope(() => x.matmul(trueW).add(0.3).tanh());
-    const init = (shape: number[], scale: number) => noGrad(() => randn(shape, { generator: g }).mul(scale)).requiresGrad_();
+    // No dropped handles: a GC finalizer freeing one mid-loop (during an await on an async backend) would move the counts.
+    trueW.dispose();
+    const init = (shape: number[], scale: number) => noGrad(() => scope(() => randn(shape, { generator: g }).mul(scale))).requiresGrad_();
     const params: Tensor[] = [init([3, 16], 0.5), init([16], 0), init([16, 1], 0.25), init([1], 0)];
     const [w1, b1, w2, b2] = params as [Tensor, Tensor, Tensor, Tensor];
 

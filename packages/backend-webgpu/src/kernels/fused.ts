@@ -1,0 +1,186 @@
+/**
+ * Fused kernels: softmax / logSoftmax and layerNorm / rmsNorm (a workgroup of 64 per row with shared-memory
+ * reductions), and attention forward (a workgroup per query row, keys in chunks of 64 with an online softmax, so
+ * the L×S score matrix never exists in memory).
+ */
+import type { KernelSource } from '../runtime.js';
+import { PRELUDE } from './prelude.js';
+
+const ROW_MAIN = `@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw: vec3u)`;
+
+/** Tree reductions over the 64 lanes of a workgroup; every lane gets the result. */
+const ROW_REDUCE = /* wgsl */ `
+var<workgroup> red: array<f32, 64>;
+fn rowSum(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  for (var s = 32u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) { red[lid] = red[lid] + red[lid + s]; }
+  }
+  workgroupBarrier();
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+fn rowMax(lid: u32, v: f32) -> f32 {
+  red[lid] = v;
+  for (var s = 32u; s > 0u; s = s >> 1u) {
+    workgroupBarrier();
+    if (lid < s) {
+      let a = red[lid];
+      let b = red[lid + s];
+      red[lid] = select(max(a, b), a + b, isNan(a) || isNan(b));
+    }
+  }
+  workgroupBarrier();
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
+/** P: rows, n, log, lastStride, rowView. Rows whose max is -inf are shifted by 0, like core's composition. */
+export const SOFTMAX: KernelSource = {
+  name: 'softmax',
+  code: `${PRELUDE}${ROW_REDUCE}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+${ROW_MAIN} {
+  let row = wid.x + wid.y * nw.x;
+  let live = row < P[0];
+  let n = P[1];
+  let ls = pi(3u);
+  var base = 0;
+  if (live) { base = i32(vOff(4u, row)); }
+  var m = -inf();
+  if (live) { for (var j = lid; j < n; j += 64u) { let v = X[base + i32(j) * ls]; m = select(max(m, v), v + m, isNan(v) || isNan(m)); } }
+  m = rowMax(lid, m);
+  let shift = select(m, 0.0, m == -inf());
+  var s = 0.0;
+  if (live) { for (var j = lid; j < n; j += 64u) { s += exp(X[base + i32(j) * ls] - shift); } }
+  s = rowSum(lid, s);
+  if (!live) { return; }
+  let o = row * n;
+  if (P[2] == 1u) {
+    let ls2 = log(s);
+    for (var j = lid; j < n; j += 64u) { Y[o + j] = X[base + i32(j) * ls] - shift - ls2; }
+  } else {
+    for (var j = lid; j < n; j += 64u) { Y[o + j] = exp(X[base + i32(j) * ls] - shift) / s; }
+  }
+}`,
+};
+
+/**
+ * layerNorm (center = 1) or rmsNorm (center = 0) over the last axis; mean and variance in two passes for accuracy.
+ * P: rows, n, center, hasWeight, hasBias, eps, lastStride, wOffset, wStride, bOffset, bStride, rowView.
+ */
+export const NORM: KernelSource = {
+  name: 'norm',
+  code: `${PRELUDE}${ROW_REDUCE}
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read> W: array<f32>;
+@group(0) @binding(3) var<storage, read> Bs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> Y: array<f32>;
+${ROW_MAIN} {
+  let row = wid.x + wid.y * nw.x;
+  let live = row < P[0];
+  let n = P[1];
+  let ls = pi(6u);
+  var base = 0;
+  if (live) { base = i32(vOff(11u, row)); }
+  var mean = 0.0;
+  if (P[2] == 1u) {
+    var s = 0.0;
+    if (live) { for (var j = lid; j < n; j += 64u) { s += X[base + i32(j) * ls]; } }
+    mean = rowSum(lid, s) / f32(n);
+  }
+  var q = 0.0;
+  if (live) { for (var j = lid; j < n; j += 64u) { let d = X[base + i32(j) * ls] - mean; q += d * d; } }
+  let rstd = 1.0 / sqrt(rowSum(lid, q) / f32(n) + pf(5u));
+  if (!live) { return; }
+  let o = row * n;
+  for (var j = lid; j < n; j += 64u) {
+    var y = (X[base + i32(j) * ls] - mean) * rstd;
+    if (P[3] == 1u) { y = y * W[pi(7u) + i32(j) * pi(8u)]; }
+    if (P[4] == 1u) { y = y + Bs[pi(9u) + i32(j) * pi(10u)]; }
+    Y[o + j] = y;
+  }
+}`,
+};
+
+/**
+ * softmax(q·kᵀ·scale + mask)·v for one query row per workgroup. Lane t scores key s0+t of each 64-key chunk, then
+ * every lane folds the chunk into the running max / sum and its own output columns (dvBase + t + 64c, c < 4).
+ * P: B, H, L, S, D, Dv, dvBase, hasMask, causal, scale, then 4 strides + offset each for q, k, v, mask
+ * (q at 10, k at 15, v at 20, mask at 25).
+ */
+export const ATTENTION: KernelSource = {
+  name: 'attention',
+  code: `${PRELUDE}
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> Kt: array<f32>;
+@group(0) @binding(3) var<storage, read> V: array<f32>;
+@group(0) @binding(4) var<storage, read> Mk: array<f32>;
+@group(0) @binding(5) var<storage, read_write> O: array<f32>;
+var<workgroup> sc: array<f32, 64>;
+fn at4(k: u32, b: u32, h: u32, r: u32) -> i32 {
+  return pi(k + 4u) + i32(b) * pi(k) + i32(h) * pi(k + 1u) + i32(r) * pi(k + 2u);
+}
+${ROW_MAIN} {
+  let B = P[0];
+  let H = P[1];
+  let L = P[2];
+  let S = P[3];
+  let D = P[4];
+  let Dv = P[5];
+  let row = wid.x + wid.y * nw.x;
+  let live = row < B * H * L;
+  let l = row % L;
+  let h = (row / L) % H;
+  let b = row / (L * H);
+  let scale = pf(9u);
+  let qBase = at4(10u, b, h, l);
+  var m = -inf();
+  var sum = 0.0;
+  var acc = vec4f(0.0);
+  for (var s0 = 0u; s0 < S; s0 += 64u) {
+    let s = s0 + lid;
+    var score = -inf();
+    if (live && s < S && !(P[8] == 1u && s > l)) {
+      let kBase = at4(15u, b, h, s);
+      var dot = 0.0;
+      for (var d = 0u; d < D; d++) { dot += Q[qBase + i32(d) * pi(13u)] * Kt[kBase + i32(d) * pi(18u)]; }
+      score = dot * scale;
+      if (P[7] == 1u) { score += Mk[at4(25u, b, h, l) + i32(s) * pi(28u)]; }
+    }
+    workgroupBarrier();
+    sc[lid] = score;
+    workgroupBarrier();
+    let cnt = min(64u, S - s0);
+    var cm = -inf();
+    for (var t = 0u; t < cnt; t++) { cm = max(cm, sc[t]); }
+    let nm = max(m, cm);
+    if (!(nm == -inf())) {
+      let corr = exp(m - nm);
+      sum = sum * corr;
+      acc = acc * corr;
+      for (var t = 0u; t < cnt; t++) {
+        let p = exp(sc[t] - nm);
+        if (p == 0.0) { continue; }
+        sum += p;
+        let vBase = at4(20u, b, h, s0 + t);
+        for (var c = 0u; c < 4u; c++) {
+          let col = P[6] + lid + 64u * c;
+          if (col < Dv) { acc[c] += p * V[vBase + i32(col) * pi(23u)]; }
+        }
+      }
+      m = nm;
+    }
+  }
+  if (!live) { return; }
+  for (var c = 0u; c < 4u; c++) {
+    let col = P[6] + lid + 64u * c;
+    if (col < Dv) { O[row * Dv + col] = acc[c] / sum; }
+  }
+}`,
+};
