@@ -4,8 +4,8 @@
  * Each step runs inside scope(), so every temporary (activations, gradients, graph) is freed when it ends and the
  * number of live buffers stays flat however long it trains.
  *
- *   pnpm start                          # 600 steps, seed 0, default backend
- *   pnpm start --steps 300 --seed 7 --backend reference
+ *   npx tsx examples/train-mlp.ts                      # 600 steps, seed 0, default backend
+ *   npx tsx examples/train-mlp.ts --steps 300 --seed 7 --backend reference
  */
 import { parseArgs } from 'node:util';
 import {
@@ -13,7 +13,7 @@ import {
   zeros, zerosLike,
 } from '@tessera/core';
 
-const USAGE = `Usage: pnpm start [--steps N] [--seed N] [--backend NAME] [--help]
+const USAGE = `Usage: npx tsx examples/train-mlp.ts [--steps N] [--seed N] [--backend NAME] [--help]
 
 Trains a 2-64-64-2 MLP on the two-spirals task and prints loss, accuracy and speed.
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // `pnpm test`: sets up what the suites need, then runs vitest over every backend.
 //
-// WebGPU runs on a software Vulkan driver (lavapipe) where there is no GPU. scripts/setup-webgpu.sh installs it (and
-// Chromium for the browser check) on Debian as root; we run it when it has not run yet and we can. Where it cannot run
-// (not root, no apt) the WebGPU suites are left out with a loud notice — except under CI=true, where a missing adapter
-// must fail the run, never be skipped.
+// WebGPU runs on a software Vulkan driver (lavapipe) where there is no GPU, and the notebooks need Jupyter with Deno's
+// kernel. scripts/setup-webgpu.sh and scripts/setup-notebooks.sh install them on Debian as root; we run them when they
+// have not run yet and we can. Where they cannot run (not root, no apt) those suites are left out with a loud notice —
+// except under CI=true, where anything missing must fail the run, never be skipped.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,13 @@ if (!webgpuReady && !ci) {
   );
   env.TESSERA_BACKENDS ??= 'reference,cpu';
   args.push('--exclude', 'test/browser/**', '--exclude', 'packages/backend-webgpu/**');
+}
+
+// The teaching notebooks run on Jupyter's nbconvert with Deno's kernel; the setup is idempotent (~1 s when present).
+const notebooksReady = (has('jupyter') && has('deno')) || trySetup('scripts/setup-notebooks.sh', 'the notebook toolchain (jupyter, deno)');
+if (!notebooksReady && !ci) {
+  console.warn('\n*** test: notebook tests LEFT OUT: no jupyter/deno. Run `sudo bash scripts/setup-notebooks.sh` (Debian) ***\n');
+  args.push('--exclude', 'test/examples/notebooks.test.ts');
 }
 
 const r = spawnSync('npx', ['vitest', 'run', ...args], { cwd: root, env, stdio: 'inherit' });
