@@ -18,7 +18,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const pointAtSources = (code: string) =>
   code
     .replaceAll("from '@tessera/core/testing'", `from '${pathToFileURL(path.join(CORE, 'testing/index.ts')).href}'`)
-    .replaceAll("from '@tessera/core'", `from '${pathToFileURL(path.join(CORE, 'index.ts')).href}'`);
+    .replace(/(from |import )'@tessera\/([a-z-]+)'/g, (_m, kw: string, pkg: string) =>
+      `${kw}'${pathToFileURL(path.join(ROOT, 'packages', pkg, 'src/index.ts')).href}'`);
 
 describe('README.md', () => {
   it('has a tour to run', () => {
