@@ -2,16 +2,16 @@
  * Scaled dot-product attention with PyTorch's semantics (spec §2), plus its sigmoid variant (spec §9.3).
  *
  * One core serves both: it validates shapes, builds the mask, then either hands the work to the backend's fused
- * `attention` kernel (forward only; the backward recomputes the probabilities with differentiable ops, so grad-of-
- * grad still works) or runs the composed path. Grouped-query attention never copies K/V in the composed path: the
- * query heads are viewed as [H_kv, g] and K/V broadcast over g, so K/V gradients are summed over each group by
- * matmul's broadcast backward.
+ * `attention` kernel (its backward uses the backend's fused `attentionBackward` when no higher-order graph is
+ * being built, else recomputes the probabilities with differentiable ops, so grad-of-grad still works) or runs the
+ * composed path. Grouped-query attention never copies K/V in the composed path: the query heads are viewed as
+ * [H_kv, g] and K/V broadcast over g, so K/V gradients are summed over each group by matmul's broadcast backward.
  *
  * Fully masked rows (no key allowed) produce an output row of 0 and zero gradients, instead of PyTorch's NaN.
  */
 import {
-  ArgumentError, broadcastShapes, customFunction, DTypeError, fmtShape, isFloat, noGrad, ShapeError, sumTo, Tensor,
-  type Generator,
+  ArgumentError, broadcastShapes, customFunction, DTypeError, fmtShape, isFloat, isGradEnabled, noGrad, ShapeError, sumTo,
+  Tensor, type Generator,
 } from '@tessera/core';
 import { dropout } from '@tessera/nn';
 import { causalMask, toAdditiveMask, type CausalAlignment } from './masks.js';
@@ -232,11 +232,21 @@ function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, is
   const biasGrad = !!bias?.requiresGrad;
   const fn = customFunction<Tensor[]>({
     name: 'scaledDotProductAttention',
-    forward: (_ctx, q4, k4, v4, b) => {
+    forward: (ctx, q4, k4, v4, b) => {
       const buf = backend.fused.attention!.call(backend.fused, q4!.layout('attention'), k4!.layout('attention'), v4!.layout('attention'), b?.layout('attention') ?? null, isCausal, c.scale);
-      return Tensor.fromBuffer(backend, buf, [q4!.shape[0]!, q4!.shape[1]!, c.L, v4!.shape[3]!], q4!.dtype);
+      const out = Tensor.fromBuffer(backend, buf, [q4!.shape[0]!, q4!.shape[1]!, c.L, v4!.shape[3]!], q4!.dtype);
+      if (backend.fused.attentionBackward) ctx.saveForBackward(out);
+      return out;
     },
-    backward: (_ctx, gOut) => {
+    backward: (ctx, gOut) => {
+      // The backend's fused backward, when no higher-order graph is being built and the mask needs no gradient.
+      const fusedBackward = backend.fused.attentionBackward;
+      if (fusedBackward && !isGradEnabled() && !biasGrad && gOut.backend === backend) {
+        const lay = (t: Tensor) => t.layout('attention');
+        const g = fusedBackward.call(backend.fused, lay(q4), lay(k4), lay(v4), bias ? lay(bias) : null, isCausal, c.scale, lay(ctx.saved[0]!), lay(gOut));
+        const grads = [Tensor.fromBuffer(backend, g.dq, q4.shape, q4.dtype), Tensor.fromBuffer(backend, g.dk, k4.shape, k4.dtype), Tensor.fromBuffer(backend, g.dv, v4.shape, v4.dtype)];
+        return bias ? [...grads, null] : grads;
+      }
       // Recompute the probabilities (flash-style) with differentiable ops; spec §2.3.
       const A = safeSoftmax(applyMask(applyMask(q4.matmul(k4.mT).mul(c.scale), causal), bias), bias !== null);
       const dA = gOut.matmul(v4.mT);

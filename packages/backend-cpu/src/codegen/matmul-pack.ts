@@ -93,21 +93,31 @@ export class PackGen {
         // d = dst + ir·kc·e (panel start)
         f.get(dst, ir!, kc).op('i32.mul').i32(e).op('i32.mul', 'i32.add').set(d!);
         f.get(src, ir!, sam).op('i32.mul', 'i32.add').set(rowSrc!);
-        const vectorA = this.t === 'f32' && MR === 4 && (c.aContigK || c.aContigM);
+        const vectorA = this.t === 'f32' && MR >= 4 && (c.aContigK || c.aContigM);
+        const groups = Math.floor(MR / 4);
         if (vectorA) {
-          f.get(h!).i32(4).op('i32.eq').if(() => {
+          f.get(h!).i32(MR).op('i32.eq').if(() => {
             if (c.aContigK) {
-              // Full panel of a row-major A: 4×4 transposes, then a scalar tail in k.
-              const rows = [0, 1, 2, 3].map(() => f.local('i32'));
+              // Full panel of a row-major A: 4×4 transposes per group of four rows (leftover rows one by one),
+              // then a scalar tail in k.
+              const rows = Array.from({ length: MR }, () => f.local('i32'));
               rows.forEach((rp, i) => f.get(rowSrc!).i32(i).get(sam).op('i32.mul', 'i32.add').set(rp));
               f.get(kc).set(k!);
               const [v, t, o] = [v128s(f, 4), v128s(f, 4), v128s(f, 4)];
               loopBy(f, k!, 4, () => {
-                rows.forEach((rp, i) => f.get(rp).mem('v128.load').set(v[i]!));
-                transpose4(f, v, t, o);
-                o.forEach((ov, i) => f.get(d!, ov).mem('v128.store', 16 * i));
+                for (let g = 0; g < groups; g++) {
+                  for (let i = 0; i < 4; i++) f.get(rows[4 * g + i]!).mem('v128.load').set(v[i]!);
+                  transpose4(f, v, t, o);
+                  o.forEach((ov, i) => f.get(d!, ov).mem('v128.store', (i * MR + 4 * g) * 4));
+                }
+                for (let r = 4 * groups; r < MR; r++)
+                  for (let i = 0; i < 4; i++) {
+                    f.get(d!).get(rows[r]!);
+                    this.load(f, 4 * i);
+                    this.store(f, (i * MR + r) * 4);
+                  }
                 for (const rp of rows) f.get(rp).i32(16).op('i32.add').set(rp);
-                f.get(d!).i32(64).op('i32.add').set(d!);
+                f.get(d!).i32(16 * MR).op('i32.add').set(d!);
               });
               loopBy(f, k!, 1, () => {
                 rows.forEach((rp, i) => {
@@ -116,20 +126,25 @@ export class PackGen {
                   this.store(f, i * 4);
                   f.get(rp).i32(4).op('i32.add').set(rp);
                 });
-                f.get(d!).i32(16).op('i32.add').set(d!);
+                f.get(d!).i32(4 * MR).op('i32.add').set(d!);
               });
             } else {
-              // Full panel of a column-major A (Aᵀ stored row-major): the 4 values of each k are adjacent.
+              // Full panel of a column-major A (Aᵀ stored row-major): the MR values of each k are adjacent.
               f.get(rowSrc!).set(s!);
               f.get(kc).set(k!);
               loopBy(f, k!, 1, () => {
-                f.get(d!).get(s!).mem('v128.load').mem('v128.store');
+                for (let g = 0; g < groups; g++) f.get(d!).get(s!).mem('v128.load', 16 * g).mem('v128.store', 16 * g);
+                for (let r = 4 * groups; r < MR; r++) {
+                  f.get(d!).get(s!);
+                  this.load(f, 4 * r);
+                  this.store(f, 4 * r);
+                }
                 f.get(s!, sak).op('i32.add').set(s!);
-                f.get(d!).i32(16).op('i32.add').set(d!);
+                f.get(d!).i32(4 * MR).op('i32.add').set(d!);
               });
             }
           });
-          f.get(h!).i32(4).op('i32.ne');
+          f.get(h!).i32(MR).op('i32.ne');
         } else f.i32(1);
         f.if(() => {
           // General panel: for each k, MR values (zero past h).

@@ -13,6 +13,8 @@
  * runtime has relaxed SIMD, mul+add otherwise. Edge tiles run the same kernel into a scratch tile and copy the valid
  * part. The first depth block stores C, later ones add to it.
  *
+ * The launcher picks MR = 6 with fused multiply-add (12 accumulators fit the 16 xmm registers) and MR = 4 without.
+ *
  * Work split: tasks are (batch, row chunk, column chunk) triples; each thread packs its own panels in its scratch
  * block, so threads share nothing but the inputs. Descriptor words: see MatmulDesc.
  */

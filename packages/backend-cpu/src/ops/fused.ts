@@ -4,6 +4,7 @@ import { BYTES } from '../codegen/dtypes.js';
 import { buildFused, FUSED_EXTRA_WORDS, type FusedKind } from '../codegen/fused.js';
 import { contiguousStrides, numel } from '../layout.js';
 import { FamilyCache, KernelFamily, type CpuBuffer, type Runtime } from '../runtime.js';
+import { attentionBackward, attentionForward } from './attention.js';
 import { copy } from './elementwise.js';
 
 const families = new FamilyCache(
@@ -58,5 +59,7 @@ export function fusedKernels(rt: Runtime): FusedKernels {
     },
     layerNorm: (x: View, weight: View | null, bias: View | null, eps: number): BackendBuffer => run(rt, 'layerNorm', x, weight, bias, eps),
     rmsNorm: (x: View, weight: View | null, eps: number): BackendBuffer => run(rt, 'rmsNorm', x, weight, null, eps),
+    attention: (q, k, v, mask, isCausal, scale) => attentionForward(rt, q, k, v, mask, isCausal, scale),
+    attentionBackward: (q, k, v, mask, isCausal, scale, out, gradOut) => attentionBackward(rt, q, k, v, mask, isCausal, scale, out, gradOut),
   };
 }

@@ -5,6 +5,7 @@
  * synchronous. Which thread computes a task never changes its result. Workers start lazily, on the first job that
  * needs them, and are unref'd so they never keep the process alive.
  */
+import { ArgumentError } from '@tessera/core';
 import { availableParallelism, cpus } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Heap } from '../heap.js';
@@ -46,7 +47,7 @@ export class ThreadPool {
     return this.threads;
   }
   set numThreads(n: number) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 1) throw new ArgumentError(`setNumThreads: expected a positive integer, got ${n}`);
     this.threads = Math.min(n, MAX_THREADS);
   }
 

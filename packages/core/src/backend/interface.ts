@@ -58,6 +58,14 @@ export interface FusedKernels {
    * broadcastable to [B, H, L, S]; isCausal uses top-left alignment.
    */
   attention?(q: View, k: View, v: View, mask: View | null, isCausal: boolean, scale: number): BackendBuffer;
+  /**
+   * Gradients of `attention` (same shapes and mask/causal semantics) given its output `out` [B, H, L, Dv] and the
+   * output gradient `gradOut`: dq [B, H, L, D], dk [B, H, S, D], dv [B, H, S, Dv]. Rows with no allowed key get
+   * zero gradients. Not differentiable itself (callers use it only when no higher-order graph is built).
+   */
+  attentionBackward?(
+    q: View, k: View, v: View, mask: View | null, isCausal: boolean, scale: number, out: View, gradOut: View,
+  ): { dq: BackendBuffer; dk: BackendBuffer; dv: BackendBuffer };
 }
 
 export interface BackendCapabilities {
