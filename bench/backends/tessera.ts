@@ -1,93 +1,117 @@
 /**
- * Tessera contenders: one per registered backend. Backend packages that exist register themselves when imported;
- * list a new one in BACKEND_PACKAGES (and in bench/package.json) and it appears as a column.
+ * Tessera contenders, in this process: the 'cpu' backend (threads set per case with setNumThreads), the reference
+ * backend (small matmuls only: it is the correctness oracle, not a fast path) and the 'webgpu' backend.
  */
-import {
-  Generator, Tensor, backendByName, listBackends, noGrad, randint, randn, scope, zeros, type CreateOptions,
-} from '@tessera/core';
-import { timeRunner, type BenchCase, type Contender, type Runner, type SamplePlan } from '../harness.js';
-
-const BACKEND_PACKAGES = ['@tessera/backend-cpu', '@tessera/backend-webgpu'];
-
-/** Imports the optional backend packages; returns a note for each that could not be loaded. */
-export async function loadTesseraBackends(): Promise<string[]> {
-  const notes: string[] = [];
-  for (const pkg of BACKEND_PACKAGES) {
-    try {
-      await import(pkg);
-    } catch (e) {
-      notes.push(`${pkg} not loaded (${String((e as Error).message).split('\n')[0]})`);
-    }
-  }
-  return notes;
-}
+import { Generator, grad, randint, scope, tensor, type Tensor } from '@tessera/core';
+import { scaledDotProductAttention } from '@tessera/attention';
+import { Adam, crossEntropy } from '@tessera/nn';
+import { normalFloats, planFor, timeRunner, type BenchCase, type Contender, type Outcome, type Runner, type SamplePlan } from '../harness.js';
+import { TINY_GPT, tinyGptParameterCount } from '../cases/gpt.js';
+import { prepareMqarStep } from '../cases/mqar.js';
+import { TinyGPT } from '../models/tiny-gpt.js';
 
 /** Waits until t's values exist by reading one element, so queued (GPU) work is counted without a big copy. */
 async function settle(t: Tensor): Promise<void> {
   if (t.numel() > 0) await t.reshape([-1]).narrow(0, 0, 1).data();
 }
 
-type Prepare = (p: Record<string, number>, opts: CreateOptions, gen: Generator) => Runner;
-
-/** Builds a runner whose inputs live outside the per-run scope, so each run frees only its own temporaries. */
-function runner(inputs: Tensor[], body: () => Tensor): Runner {
+/** A runner whose inputs live outside the per-run scope, so each run frees only its own temporaries. */
+function runner(inputs: Tensor[], body: () => Tensor | Tensor[]): Runner {
   return {
     async run() {
-      const out = scope(body);
-      await settle(out);
-      out.dispose();
+      const outs = scope(body);
+      for (const t of [outs].flat()) await settle(t);
+      for (const t of [outs].flat()) t.dispose();
     },
     dispose: () => inputs.forEach((t) => t.dispose()),
   };
 }
 
+type Prepare = (p: Record<string, number>, device: string) => Runner;
+
+const input = (shape: number[], seed: number, device: string, requiresGrad = false) =>
+  tensor(normalFloats(shape.reduce((a, b) => a * b, 1), seed), { shape, device, dtype: 'float32', requiresGrad });
+
 const PREPARE: Record<BenchCase['kind'], Prepare> = {
-  matmul: ({ n }, o, generator) => {
-    const [a, b] = [randn([n!, n!], { ...o, generator }), randn([n!, n!], { ...o, generator })];
+  mqarStep: prepareMqarStep,
+  matmul: ({ n }, device) => {
+    const [a, b] = [input([n!, n!], 1, device), input([n!, n!], 2, device)];
     return runner([a, b], () => a.matmul(b));
   },
-  fma: ({ n }, o, generator) => {
-    const [a, b, c] = [0, 1, 2].map(() => randn([n!], { ...o, generator })) as [Tensor, Tensor, Tensor];
+  fma: ({ n }, device) => {
+    const [a, b, c] = [1, 2, 3].map((s) => input([n!], s, device)) as [Tensor, Tensor, Tensor];
     return runner([a, b, c], () => a.mul(b).add(c));
   },
-  softmax: ({ rows, cols }, o, generator) => {
-    const x = randn([rows!, cols!], { ...o, generator });
-    return runner([x], () => x.softmax(-1));
+  attention: ({ B, H, S, D, causal }, device) => {
+    const [q, k, v] = [1, 2, 3].map((s) => input([B!, H!, S!, D!], s, device)) as [Tensor, Tensor, Tensor];
+    return runner([q, k, v], () => scaledDotProductAttention(q, k, v, { isCausal: causal === 1 }));
   },
-  mlpStep: ({ batch, in: nIn, hidden, out: nOut }, o, generator) => {
-    const init = (fanIn: number, fanOut: number) =>
-      noGrad(() => scope(() => randn([fanIn, fanOut], { ...o, generator }).mul(Math.sqrt(2 / fanIn)))).requiresGrad_();
-    const params = [init(nIn!, hidden!), zeros([hidden!], { ...o, requiresGrad: true }), init(hidden!, nOut!), zeros([nOut!], { ...o, requiresGrad: true })];
-    const [w1, b1, w2, b2] = params as [Tensor, Tensor, Tensor, Tensor];
-    const x = randn([batch!, nIn!], { ...o, generator });
-    const y = randint(0, nOut!, [batch!], { ...o, generator });
-    return runner([...params, x, y], () => {
-      const logits = x.matmul(w1).add(b1).relu().matmul(w2).add(b2);
-      const loss = logits.logSoftmax(-1).gather(1, y.unsqueeze(1)).mean().neg();
-      loss.backward();
-      noGrad(() =>
-        params.forEach((p) => {
-          p.sub_(p.grad!, 0.01);
-          p.grad!.dispose();
-          p.grad = null;
-        }),
-      );
-      return loss.detach();
+  attentionTrain: ({ B, H, S, D, causal }, device) => {
+    const [q, k, v] = [1, 2, 3].map((s) => input([B!, H!, S!, D!], s, device, true)) as [Tensor, Tensor, Tensor];
+    const dOut = input([B!, H!, S!, D!], 4, device);
+    return runner([q, k, v, dOut], () => {
+      const out = scaledDotProductAttention(q, k, v, { isCausal: causal === 1 });
+      return grad(out, [q, k, v], { gradOutputs: dOut }) as Tensor[];
     });
+  },
+  gptStep: (_p, device) => {
+    const gen = new Generator(1);
+    const model = new TinyGPT(TINY_GPT, { device, dtype: 'float32', generator: gen });
+    const count = model.numParameters();
+    if (count !== tinyGptParameterCount()) throw new Error(`tiny GPT has ${count} parameters, expected ${tinyGptParameterCount()}`);
+    const params = model.parameters();
+    const optimizer = new Adam(params, { lr: 1e-3 });
+    const shape = [TINY_GPT.batch, TINY_GPT.context];
+    const x = randint(0, TINY_GPT.vocab, shape, { device, generator: gen });
+    const y = randint(0, TINY_GPT.vocab, shape, { device, generator: gen });
+    return {
+      async run() {
+        const loss = scope(() => {
+          const l = crossEntropy(model.forward(x).flatten(0, 1), y.flatten());
+          optimizer.zeroGrad();
+          l.backward();
+          optimizer.step();
+          return l.detach();
+        });
+        // The loss, and one value of the last parameter Adam wrote, so a queued (GPU) update is counted too.
+        await settle(loss);
+        await settle(params.at(-1)!);
+        loss.dispose();
+      },
+      dispose() {
+        // Adam's moments stay allocated until the process ends (the optimizer has no dispose).
+        optimizer.zeroGrad();
+        [x, y, ...params].forEach((t) => t.dispose());
+      },
+    };
   },
 };
 
-export function tesseraContender(device: string): Contender {
-  const opts: CreateOptions = { device, dtype: 'float32' };
+export interface TesseraOptions {
+  /** Column name (default: the backend name). */
+  label?: string;
+  /** Sets the backend's thread count before each case (the cpu backend's setNumThreads). */
+  setThreads?: (n: number) => void;
+  /** Runs on one thread whatever the case asks (marked in the tables). */
+  singleThreaded?: boolean;
+  /** Why a case is skipped, or null to run it. */
+  skip?: (c: BenchCase) => string | null;
+  about: string;
+}
+
+export function tesseraContender(device: string, available: () => string | null, opts: TesseraOptions): Contender {
   return {
-    name: device,
+    name: opts.label ?? device,
+    ours: true,
     async setup() {
-      return listBackends().includes(device) ? null : `backend '${device}' is not registered`;
+      return available();
     },
-    async time(c: BenchCase, plan: SamplePlan) {
-      if (!backendByName(device).capabilities.dtypes.includes('float32')) return null;
-      return timeRunner(PREPARE[c.kind](c.params, opts, new Generator(1)), plan);
+    async time(c: BenchCase, plan: SamplePlan): Promise<Outcome> {
+      const why = opts.skip?.(c);
+      if (why) return { skip: why };
+      opts.setThreads?.(c.threads);
+      return { samples: await timeRunner(PREPARE[c.kind](c.params, device), planFor(c, plan)), ...(opts.singleThreaded && { threadsUsed: 1 }) };
     },
-    describe: () => `${device}: Tessera's '${device}' backend, in this Node process`,
+    describe: () => `${opts.label ?? device}: ${opts.about}`,
   };
 }

@@ -1,14 +1,15 @@
 import type { BenchCase } from '../harness.js';
 
-const N = 1 << 20;
-
-/** a*b+c on 1M float32 values: reported as effective bandwidth, 16 bytes per element (3 reads, 1 write). */
+/** a*b+c as written (two ops, not fused): effective bandwidth, 16 bytes per element (3 reads, 1 write). */
 export const elementwiseCases: BenchCase[] = [
-  {
-    id: 'a*b+c f32 1M',
-    kind: 'fma',
-    params: { n: N },
-    metric: { unit: 'GB/s', bytes: 16 * N },
-    about: `a.mul(b).add(c) on three [${N}] float32 tensors (as written, not fused)`,
-  },
-];
+  { n: 1 << 20, label: '1M' },
+  { n: 1 << 24, label: '16M' },
+].map(({ n, label }) => ({
+  id: `a*b+c ${label} · 2t`,
+  family: 'a*b+c f32',
+  kind: 'fma',
+  params: { n },
+  threads: 2,
+  metric: { unit: 'GB/s', bytes: 16 * n },
+  about: `a*b+c on three [${n}] float32 vectors as two ops (a temporary in between), 16 bytes per element counted`,
+}));

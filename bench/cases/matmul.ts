@@ -1,10 +1,25 @@
 import type { BenchCase } from '../harness.js';
 
-/** Square float32 matrix products; 2·n³ floating-point operations each. */
-export const matmulCases: BenchCase[] = [64, 128, 256].map((n) => ({
-  id: `matmul f32 ${n}x${n}`,
-  kind: 'matmul',
-  params: { n },
-  metric: { unit: 'GFLOP/s', flops: 2 * n ** 3 },
-  about: `a.matmul(b) for two [${n}, ${n}] float32 tensors`,
+function matmulCase(family: string, n: number, threads: number): BenchCase {
+  return {
+    id: `matmul ${n}x${n} · ${threads}t`,
+    family,
+    kind: 'matmul',
+    params: { n },
+    threads,
+    metric: { unit: 'GFLOP/s', flops: 2 * n ** 3 },
+    about: `a·b for two [${n}, ${n}] float32 matrices, 2·n³ flops`,
+  };
+}
+
+/** Square float32 matrix products at 1 and 2 threads. */
+export const matmulCases: BenchCase[] = [128, 256, 512, 1024].flatMap((n) => [1, 2].map((t) => matmulCase('matmul f32', n, t)));
+
+/**
+ * The WebGPU set: large products only (a GPU, even a software one, has no business below n = 1024). On lavapipe a
+ * 4096 product takes about half a minute, so it is timed once, without a warm-up (pipelines compile in milliseconds).
+ */
+export const webgpuMatmulCases: BenchCase[] = [1024, 2048, 4096].map((n) => ({
+  ...matmulCase('webgpu: matmul f32', n, 2),
+  ...(n === 4096 && { plan: { warmup: 0, minSamples: 1, maxSamples: 1, minSlowSamples: 1 } }),
 }));
