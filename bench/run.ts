@@ -10,6 +10,8 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { listBackends } from '@tessera/core';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { CPU_CASES, WEBGPU_CASES } from './cases/index.js';
 import { FULL_PLAN, QUICK_PLAN, type BenchCase, type Contender, type Outcome } from './harness.js';
 import { peerContender } from './backends/peers.js';
@@ -23,7 +25,7 @@ const USAGE = `Usage: pnpm bench [options]
   --backend NAME  cpu (default): our cpu backend against reference, PyTorch, onnxruntime-node, tfjs-wasm,
                   tfjs-cpu and jax-js; webgpu: our webgpu backend against tfjs-webgpu (same Dawn), our cpu
                   backend and PyTorch, on larger cases
-  --cases LIST    case groups: ${Object.keys(CPU_CASES).join(',')} (webgpu: ${Object.keys(WEBGPU_CASES).join(',')}); default all
+  --cases LIST    case groups: ${Object.keys(CPU_CASES).join(',')},decode (webgpu: ${Object.keys(WEBGPU_CASES).join(',')}); default all
   --filter LIST   only cases whose name contains one of these texts (case-insensitive), e.g. '1024,GPT'
   --only LIST     only these columns (e.g. cpu,pytorch); the first listed is the base of the ratios
   --quick         fewer samples (a rough look, not for the record)
@@ -140,7 +142,13 @@ function pick(results: Map<string, Outcome[]>, all: Contender[], columns: Conten
 async function main(): Promise<void> {
   const opts = flags();
   const plan = opts.quick ? QUICK_PLAN : FULL_PLAN;
-  const cases = selectCases(opts.backend === 'webgpu' ? WEBGPU_CASES : CPU_CASES, opts.cases, opts.filter);
+  // Attention decoding (KV-cache bytes per token and ms per token at 1k/4k beside the spec's formula) is its own script:
+  // it runs for `--cases decode` and at the end of a full cpu run.
+  const groups = opts.cases?.split(',').map((s) => s.trim());
+  const decode = opts.backend === 'cpu' && (!groups || groups.includes('decode'));
+  const rest = groups?.filter((g) => g !== 'decode');
+  if (rest && rest.length === 0) return runDecode(opts.quick ?? false);
+  const cases = selectCases(opts.backend === 'webgpu' ? WEBGPU_CASES : CPU_CASES, rest?.join(','), opts.filter);
   const tessera = await loadTessera(opts.backend);
   const only = opts.only?.split(',').map((s) => s.trim());
   const all = contendersFor(opts.backend, tessera);
@@ -208,6 +216,15 @@ async function main(): Promise<void> {
     const samples = Object.fromEntries(cases.map((c) => [c.id, Object.fromEntries(contenders.map((k, i) => [k.name, results.get(c.id)![i]]))]));
     writeFileSync(opts.json, JSON.stringify({ date: new Date().toISOString(), backend: opts.backend, plan, loadBefore, loadAfter: os.loadavg(), samples }, null, 1));
   }
+  if (decode) runDecode(opts.quick ?? false);
+}
+
+/** packages/attention/bench/decode.ts on the cpu backend (reference beside it), printed as its own table. */
+function runDecode(quick: boolean): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const args = ['--import', 'tsx', 'packages/attention/bench/decode.ts', '--backend', 'cpu', ...(quick ? ['--steps', '3'] : [])];
+  progress('attention decode: KV-cache bytes and ms per token at context 1k and 4k');
+  spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 }
 
 await main();
