@@ -25,7 +25,7 @@ export const mqarCases: BenchCase[] = MIXER_NAMES.map((name, module) => {
     params: { module },
     threads: 2,
     metric: { unit: 'ms', tokens: batch * seqLen },
-    about: `forward, cross-entropy at ${pairs} query positions per sequence, backward and AdamW for the ${name} model of examples/mqar`,
+    about: `${name} model of examples/mqar: forward, cross-entropy at the ${pairs} query positions of each sequence, backward, AdamW`,
     oursOnly: true,
   };
 });

@@ -6,13 +6,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Generator, getBackend, listBackends, setBackend, tensor } from '@tessera/core';
 import { checkConfig } from './data.js';
 import { buildModel, MIXER_NAMES, MIXERS } from './models.js';
 import { accuracySpec, resultsMarkdown, svgToPng, vegaLiteToSvg } from './report.js';
 import { shapeFor, taskFor, trainModule, type ModuleResult, type Settings } from './train.js';
+
+/** Where the results go unless --out says otherwise: the repository's docs/img, from any working directory. */
+const DEFAULT_OUT = fileURLToPath(new URL('../../docs/img', import.meta.url));
 
 /** Parameter counts may differ from the MHA model's by at most this fraction. */
 const BUDGET_TOLERANCE = 0.1;
@@ -43,9 +47,9 @@ function command(): Command {
   return new Command('mqar')
     .description('Trains each sequence mixer on multi-query associative recall (a mixture of the lengths) and tests it at each length.')
     .option('--steps <n>', 'training steps per module', int(1), 600)
-    .option('--seqLens <list>', 'sequence lengths, comma-separated', intList, [64, 128, 256])
-    .option('--modules <list>', `mixers, comma-separated (${MIXER_NAMES.join(', ')})`, moduleList, MIXER_NAMES)
-    .option('--out <dir>', 'directory for mqar-accuracy.{svg,png}, mqar-results.{md,json}', 'docs/img')
+    .addOption(new Option('--seqLens <list>', 'sequence lengths, comma-separated').argParser(intList).default([64, 128, 256], '64,128,256'))
+    .addOption(new Option('--modules <list>', 'mixers, comma-separated').argParser(moduleList).default(MIXER_NAMES, MIXER_NAMES.join(',')))
+    .addOption(new Option('--out <dir>', 'directory for mqar-accuracy.{svg,png} and mqar-results.{md,json}').default(DEFAULT_OUT, 'docs/img'))
     .option('--tokensPerPair <n>', 'sequence tokens per key-value pair (N = T / n)', int(4), 8)
     .option('--keys <n>', 'size of the key range and of the value range (chance = 1/n)', int(2), 64)
     .option('--dim <n>', 'model width', int(8), 64)
@@ -56,11 +60,15 @@ function command(): Command {
     .option('--testSequences <n>', 'held-out sequences per length', int(1), 256)
     .option('--seed <n>', 'seed of data and initialisation', int(0), 1)
     .option('--no-tokenShift', 'leave out the previous-token embedding (much slower to learn; see docs/mqar.md)')
-    .addOption(new Option('--backend <name>', "'cpu' (default; falls back to reference) or 'reference'").choices(['cpu', 'reference']));
+    .addOption(new Option('--backend <name>', "'cpu' (default; falls back to reference) or 'reference'").choices(['cpu', 'reference']))
+    .showHelpAfterError();
 }
 
 async function chooseBackend(requested: string | undefined): Promise<string | null> {
-  if (requested === 'reference') return setBackend('reference'), null;
+  if (requested === 'reference') {
+    setBackend('reference');
+    return null;
+  }
   try {
     if (!listBackends().includes('cpu')) await import('@tessera/backend-cpu');
     setBackend('cpu');
@@ -86,6 +94,7 @@ async function main(): Promise<void> {
     process.exit(1);
   };
   if (o.dim % o.heads !== 0 || (o.dim / o.heads) % 4 !== 0) fail(`--dim ${o.dim} / --heads ${o.heads} must be a multiple of 4 (MLA splits a head into rotary and plain halves)`);
+  if (o.steps < settings.seqLens.length) fail(`--steps ${o.steps} is fewer than the ${settings.seqLens.length} lengths (steps cycle through them)`);
   for (const T of settings.seqLens) {
     try {
       checkConfig(taskFor(settings, T));
@@ -97,7 +106,9 @@ async function main(): Promise<void> {
   if (notice) console.log(notice);
 
   const shape = shapeFor(settings);
-  const budget = buildModel('mha', shape).numParameters();
+  const reference = buildModel('mha', shape);
+  const budget = reference.numParameters();
+  for (const p of reference.parameters()) p.dispose();
   console.log(
     `MQAR — backend '${getBackend().name}', ${os.cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}\n` +
       `lengths ${settings.seqLens.join(', ')} (kv pairs = T/${o.tokensPerPair}, every key queried), keys/values ${o.keys} each, ` +
@@ -145,7 +156,11 @@ async function main(): Promise<void> {
     'mqar-accuracy.png': svgToPng(svg),
   };
   for (const [name, content] of Object.entries(files)) writeFileSync(join(o.out, name), content);
-  console.log(`wrote ${Object.keys(files).map((f) => join(o.out, f)).join(', ')}`);
+  console.log(`wrote ${Object.keys(files).map((f) => relative(process.cwd(), join(o.out, f)) || f).join(', ')}`);
 }
 
-await main();
+await main().catch((e: unknown) => {
+  // A failure mid-run (e.g. a diverging loss) is one line, not a stack trace.
+  console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
