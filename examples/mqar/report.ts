@@ -2,9 +2,7 @@
  * Results as a markdown table and a plot. The plot is a Vega-Lite spec compiled to Vega, rendered headlessly to SVG
  * and rasterised to PNG by resvg (a prebuilt binary inside its npm package: nothing is compiled or downloaded).
  */
-import { Resvg } from '@resvg/resvg-js';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import type { ModuleResult, Settings } from './train.js';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -75,20 +73,4 @@ export function accuracySpec(results: readonly ModuleResult[], s: Settings): Top
       },
     ],
   };
-}
-
-/** Renders a Vega-Lite spec to an SVG string (no browser, no canvas). */
-export async function vegaLiteToSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
-}
-
-/** Rasterises SVG to PNG `width` pixels wide on white, with the system's fonts. */
-export function svgToPng(svg: string, width = 1000): Buffer {
-  const resvg = new Resvg(svg, { background: 'white', fitTo: { mode: 'width', value: width }, font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' } });
-  return resvg.render().asPng();
 }

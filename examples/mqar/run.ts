@@ -12,7 +12,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { Generator, getBackend, listBackends, setBackend, tensor } from '@tessera/core';
 import { checkConfig } from './data.js';
 import { buildModel, MIXER_NAMES, MIXERS } from './models.js';
-import { accuracySpec, resultsMarkdown, svgToPng, vegaLiteToSvg } from './report.js';
+import { svgToPng, vegaLiteToSvg } from '../train-gpt/plot.js';
+import { accuracySpec, resultsMarkdown } from './report.js';
 import { shapeFor, taskFor, trainModule, type ModuleResult, type Settings } from './train.js';
 
 /** Where the results go unless --out says otherwise: the repository's docs/img, from any working directory. */
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
     'mqar-results.md': markdown,
     'mqar-results.json': JSON.stringify({ date: new Date().toISOString(), backend: getBackend().name, cpu: os.cpus()[0]?.model.trim(), cores: os.cpus().length, settings, results }, null, 2) + '\n',
     'mqar-accuracy.svg': svg,
-    'mqar-accuracy.png': svgToPng(svg),
+    'mqar-accuracy.png': svgToPng(svg, 1000),
   };
   for (const [name, content] of Object.entries(files)) writeFileSync(join(o.out, name), content);
   console.log(`wrote ${Object.keys(files).map((f) => relative(process.cwd(), join(o.out, f)) || f).join(', ')}`);
