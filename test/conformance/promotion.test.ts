@@ -1,28 +1,35 @@
 /**
- * Dtype promotion: every combination of bool/int32/float32/float64 tensors (dimensioned and 0-dim) with each other
- * and with JS int, float and bool scalars. The expected table was produced with PyTorch 1.13 (torch.add on the
- * same operands, int64 results read as int32, which is what Tessera uses in its place). PyTorch's mul, maximum and
- * where give the same dtype as add; div gives the default float dtype for integer/bool results.
+ * Dtype promotion: every combination of bool/int32/float16/float32/float64 tensors (dimensioned and 0-dim) with each
+ * other and with JS int, float and bool scalars. The expected table was produced with PyTorch 1.13 (torch.add on the
+ * same operands, int64 results read as int32, which is what Tessera uses in its place); the float16 rows and columns
+ * were added by hand from the same rules (float16 sits between int32 and float32; a 0-dim float32 or a float scalar
+ * does not widen a float16 tensor). PyTorch's mul, maximum and where give the same dtype as add; div gives the
+ * default float dtype for integer/bool results.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { add, div, eq, maximum, mul, setDefaultDtype, Tensor, tensor, where, type DType } from '@tessera/core';
+import { add, backendByName, div, eq, maximum, mul, setDefaultDtype, Tensor, tensor, where, type DType } from '@tessera/core';
 import { BACKENDS, hasFloat64 } from '../support/backends.js';
 import { expectClose } from '../support/close.js';
 import { useBackend, vals } from './helpers.js';
 
-const KINDS = ['T:bool', 'T:int32', 'T:float32', 'T:float64', 'Z:bool', 'Z:int32', 'Z:float32', 'Z:float64', 'S:int', 'S:float', 'S:bool'] as const;
+const KINDS = [
+  'T:bool', 'T:int32', 'T:float16', 'T:float32', 'T:float64', 'Z:bool', 'Z:int32', 'Z:float16', 'Z:float32', 'Z:float64',
+  'S:int', 'S:float', 'S:bool',
+] as const;
 type Kind = (typeof KINDS)[number];
-const CODE: Record<string, DType> = { b: 'bool', i: 'int32', f: 'float32', d: 'float64' };
+const CODE: Record<string, DType> = { b: 'bool', i: 'int32', h: 'float16', f: 'float32', d: 'float64' };
 /** Row: left operand (tensor kinds only); column: right operand, in KINDS order. From PyTorch (see above). */
 const TABLE: Record<string, string> = {
-  'T:bool': 'bifdbifdifb',
-  'T:int32': 'iifdiifdifi',
-  'T:float32': 'fffdfffffff',
-  'T:float64': 'ddddddddddd',
-  'Z:bool': 'bifdbifdifb',
-  'Z:int32': 'iifdiifdifi',
-  'Z:float32': 'fffdfffdfff',
-  'Z:float64': 'ddfdddddddd',
+  'T:bool': 'bihfdbihfdifb',
+  'T:int32': 'iihfdiihfdifi',
+  'T:float16': 'hhhfdhhhhhhhh',
+  'T:float32': 'ffffdffffffff',
+  'T:float64': 'ddddddddddddd',
+  'Z:bool': 'bihfdbihfdifb',
+  'Z:int32': 'iihfdiihfdifi',
+  'Z:float16': 'hhhfdhhhfdhhh',
+  'Z:float32': 'ffhfdffffdfff',
+  'Z:float64': 'ddhfddddddddd',
 };
 
 function operand(kind: Kind, device: string): Tensor | number | boolean {
@@ -34,11 +41,13 @@ function operand(kind: Kind, device: string): Tensor | number | boolean {
 describe.each(BACKENDS)('dtype promotion follows PyTorch (%s)', (name) => {
   useBackend(name);
   const has64 = hasFloat64(name);
+  const has16 = backendByName(name).capabilities.dtypes.includes('float16');
 
   for (const [left, row] of Object.entries(TABLE))
     it(`${left} with every other operand kind`, async () => {
       KINDS.forEach((right, j) => {
         if (!has64 && (left.endsWith('float64') || right.endsWith('float64'))) return;
+        if (!has16 && (left.endsWith('float16') || right.endsWith('float16'))) return;
         const expected = CODE[row[j]!]!;
         const a = operand(left as Kind, name) as Tensor;
         const b = operand(right, name);
@@ -46,7 +55,7 @@ describe.each(BACKENDS)('dtype promotion follows PyTorch (%s)', (name) => {
         expect(add(a, b).dtype, `add ${what}`).toBe(expected);
         expect(add(b, a).dtype, `add ${right} ⊕ ${left} (commutes)`).toBe(expected);
         expect(mul(a, b).dtype, `mul ${what}`).toBe(expected);
-        expect(div(a, b).dtype, `div ${what}`).toBe(expected === 'float64' ? 'float64' : 'float32');
+        expect(div(a, b).dtype, `div ${what}`).toBe(expected === 'float64' || expected === 'float16' ? expected : 'float32');
         expect(eq(a, b).dtype, `eq ${what}`).toBe('bool');
         if (b instanceof Tensor) expect(maximum(a, b).dtype, `maximum ${what}`).toBe(expected);
         expect(where(tensor([true, false], { device: name }), a, b).dtype, `where ${what}`).toBe(expected);

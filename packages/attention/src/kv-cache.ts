@@ -11,7 +11,7 @@
  */
 import { ArgumentError, cat, DTypeError, fmtShape, isGradEnabled, keep, noGrad, ShapeError, Tensor, zeros, type DType } from '@tessera/core';
 
-const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1 };
+const BYTES: Record<DType, number> = { float16: 2, float32: 4, float64: 8, int32: 4, bool: 1 };
 
 /** What a cache hands back to the attention of the current call. */
 export interface CacheUpdate {

@@ -1,11 +1,18 @@
-/** Element types and PyTorch-style type promotion. */
+/**
+ * Element types and PyTorch-style type promotion.
+ *
+ * float16 has no typed array in Node 20: on the host its values live in a Float32Array (each value exactly
+ * representable in half precision), so `data()` of a float16 tensor is a Float32Array; backends store it as they
+ * like (real halves on WebGPU with shader-f16, float32 words rounded to half precision elsewhere).
+ */
 import { DTypeError } from './errors.js';
 
-export type DType = 'bool' | 'int32' | 'float32' | 'float64';
-export const DTYPES: readonly DType[] = ['bool', 'int32', 'float32', 'float64'];
+export type DType = 'bool' | 'int32' | 'float16' | 'float32' | 'float64';
+/** All dtypes, in promotion order. */
+export const DTYPES: readonly DType[] = ['bool', 'int32', 'float16', 'float32', 'float64'];
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
-export type TypedArrayFor<D extends DType> = D extends 'float32'
+export type TypedArrayFor<D extends DType> = D extends 'float32' | 'float16'
   ? Float32Array
   : D extends 'float64'
     ? Float64Array
@@ -13,11 +20,13 @@ export type TypedArrayFor<D extends DType> = D extends 'float32'
       ? Int32Array
       : Uint8Array;
 
-const ctors = { bool: Uint8Array, int32: Int32Array, float32: Float32Array, float64: Float64Array } as const;
+/** Host array types; float16 values are held in a Float32Array. */
+const ctors = { bool: Uint8Array, int32: Int32Array, float16: Float32Array, float32: Float32Array, float64: Float64Array } as const;
 
 export function arrayFor(dtype: DType, size: number): TypedArray {
   return new ctors[dtype](size);
 }
+/** Bytes one element occupies in a host array of `dtype` (4 for float16, which the host keeps as float32). */
 export function bytesPer(dtype: DType): number {
   return ctors[dtype].BYTES_PER_ELEMENT;
 }
@@ -28,14 +37,14 @@ export function dtypeOfArray(a: TypedArray): DType {
   return 'bool';
 }
 
-export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
+export const isFloat = (d: DType): boolean => d === 'float16' || d === 'float32' || d === 'float64';
 export const isInt = (d: DType): boolean => d === 'int32';
 
 /** Category order used by promotion: bool < integer < floating. */
 function category(d: DType): number {
   return d === 'bool' ? 0 : d === 'int32' ? 1 : 2;
 }
-const rank: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+const rank: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 3, float64: 4 };
 
 /** The smallest dtype that can hold both (torch.promote_types). */
 export function promoteTypes(a: DType, b: DType): DType {
@@ -48,7 +57,8 @@ export function getDefaultDtype(): DType {
   return defaultFloat;
 }
 export function setDefaultDtype(d: DType): void {
-  if (!isFloat(d)) throw new DTypeError(`setDefaultDtype: expected float32 or float64, got ${d}`);
+  // float16 as the default would make every JS-number tensor half precision; PyTorch allows it, we keep it out.
+  if (d !== 'float32' && d !== 'float64') throw new DTypeError(`setDefaultDtype: expected float32 or float64, got ${d}`);
   defaultFloat = d;
 }
 

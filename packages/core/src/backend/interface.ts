@@ -46,6 +46,22 @@ export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin';
 
 export type RandomKind = 'uniform' | 'normal';
 
+/** Constants of one Adam/AdamW step (see FusedKernels.adamStep). */
+export interface AdamStepHyper {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW: p ← p·(1 − lr·weightDecay) first; Adam: weightDecay·p is added to the gradient. */
+  decoupled: boolean;
+  maximize: boolean;
+  lr: number;
+  /** lr / (1 − β₁ᵗ). */
+  stepSize: number;
+  /** √(1 − β₂ᵗ). */
+  bc2Sqrt: number;
+}
+
 /** Optional fused kernels; each has a composed default in core, so a backend may leave any of them out. */
 export interface FusedKernels {
   /** softmax / logSoftmax along the last axis of a contiguous-or-not input. */
@@ -66,6 +82,13 @@ export interface FusedKernels {
   attentionBackward?(
     q: View, k: View, v: View, mask: View | null, isCausal: boolean, scale: number, out: View, gradOut: View,
   ): { dq: BackendBuffer; dk: BackendBuffer; dv: BackendBuffer };
+  /**
+   * One Adam/AdamW update, elementwise and in place on p, m and v (contiguous views of one float dtype, the same
+   * shape as grad): g' = ±grad (+ weightDecay·p unless decoupled); m ← β₁m + (1−β₁)g'; v ← β₂v + (1−β₂)g'²;
+   * p ← p − stepSize · m / (√v / bc2Sqrt + eps). Saves an optimizer the dozen dispatches per parameter the composed
+   * update costs.
+   */
+  adamStep?(p: View, grad: View, m: View, v: View, h: AdamStepHyper): void;
 }
 
 export interface BackendCapabilities {

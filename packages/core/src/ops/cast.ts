@@ -44,7 +44,7 @@ function moved(x: Tensor, out: Tensor): Tensor {
 export function to(x: Tensor, target: ToTarget): Tensor {
   if (typeof target === 'string') {
     if ((DTYPES as readonly string[]).includes(target)) return toDtype(x, target as DType);
-    // A string may name either, so a typo gets an error that lists both (not just "unknown backend 'float16'").
+    // A string may name either, so a typo gets an error that lists both (not just "unknown backend 'bfloat16'").
     if (!listBackends().includes(target))
       throw new ArgumentError(`to: '${target}' is neither a dtype (${DTYPES.join(', ')}) nor a registered device (${listBackends().join(', ')})`);
     return toDevice(x, target);

@@ -123,7 +123,28 @@ function randomTensor(op: string, kind: 'uniform' | 'normal', shape: Shape, opts
   const backend = backendFor(opts);
   const n = numel(shape);
   const { key, start } = (opts.generator ?? defaultGenerator).next(n);
+  if (dtype === 'float16') return finish(halfRandom(backend, kind, shape, key, start), opts, op);
   return finish(Tensor.fromBuffer(backend, backend.random(n, kind, key, start, dtype), shape, dtype), opts, op);
+}
+
+/**
+ * float16 draws come from the float32 stream, so every backend gives the same numbers without a half kernel:
+ * normal values are rounded to half; uniform ones keep their top 11 bits (⌊u·2048⌋/2048, exact in half), because
+ * rounding all 24 bits could give 1.0 and leave [0, 1).
+ */
+function halfRandom(backend: Backend, kind: 'uniform' | 'normal', shape: Shape, key: number, start: number): Tensor {
+  const u = Tensor.fromBuffer(backend, backend.random(numel(shape), kind, key, start, 'float32'), shape, 'float32');
+  if (kind === 'normal') {
+    const h = prim.cast(u, 'float16');
+    u.dispose();
+    return h;
+  }
+  const scale = prim.scalar(2048, 'float32', backend);
+  const scaled = prim.binary('mul', u, scale, 'float32');
+  const floored = prim.unary('floor', scaled);
+  const h = prim.binary('div', floored, scale, 'float32', 'float16');
+  for (const t of [u, scale, scaled, floored]) t.dispose();
+  return h;
 }
 
 /** Uniform in [0, 1). */

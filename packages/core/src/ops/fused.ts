@@ -21,6 +21,7 @@ function asFloat(op: string, x: Tensor): Tensor {
 function softmaxLast(x: Tensor, log: boolean): Tensor {
   const fused = x.backend.fused.softmax;
   if (fused) return Tensor.fromBuffer(x.backend, fused.call(x.backend.fused, x.layout('softmax'), log), x.shape, x.dtype);
+  if (x.dtype === 'float16') return viaFloat32(x, (xf) => softmaxLast(xf, log));
   const last = x.ndim - 1;
   const keep = (t: Tensor) => t.withLayout([...t.shape, 1], [...t.strides, 1], t.offset);
   const m = keep(prim.reduce('max', x, [last], x.dtype));
@@ -62,7 +63,27 @@ function checkParam(op: string, name: string, p: Tensor | null | undefined, norm
   return p;
 }
 
-const machineEps: Record<DType, number> = { float32: 1.1920928955078125e-7, float64: 2.220446049250313e-16, int32: 0, bool: 0 };
+const machineEps: Record<DType, number> = {
+  float16: 0.0009765625,
+  float32: 1.1920928955078125e-7,
+  float64: 2.220446049250313e-16,
+  int32: 0,
+  bool: 0,
+};
+
+/**
+ * The composed (unfused) forms compute float16 inputs in float32 and round the result once, as PyTorch's half
+ * softmax and norms do; rounding every intermediate to half would lose bits and overflow sums of squares.
+ */
+function viaFloat32(x: Tensor, fn: (xf: Tensor) => Tensor): Tensor {
+  const xf = prim.cast(x, 'float32');
+  const y = fn(xf);
+  const out = prim.cast(y, 'float16');
+  xf.dispose();
+  y.dispose();
+  return out;
+}
+const f32 = (t: Tensor | null) => (t && t.dtype === 'float16' ? t.to('float32') : t);
 
 /** Layer normalization over the trailing normalizedShape (torch.nn.functional.layer_norm). */
 export function layerNorm(
@@ -82,9 +103,12 @@ export function layerNorm(
   const raw = fused
     ? Tensor.fromBuffer(input.backend, fused.call(input.backend.fused, flat.layout('layerNorm'), wf?.layout() ?? null, bf?.layout() ?? null, eps), flat.shape, input.dtype)
     : noGrad(() => {
-        const xhat = standardize(flat, eps, true);
-        const scaled = wf ? xhat.mul(wf) : xhat;
-        return bf ? scaled.add(bf) : scaled;
+        const compose = (xf: Tensor) => {
+          const xhat = standardize(xf, eps, true);
+          const scaled = wf ? xhat.mul(f32(wf)!) : xhat;
+          return bf ? scaled.add(f32(bf)!) : scaled;
+        };
+        return flat.dtype === 'float16' ? viaFloat32(flat, compose) : compose(flat);
       });
   const inputs = [flat, ...(wf ? [wf] : []), ...(bf ? [bf] : [])];
   const out = attach(raw, 'layerNorm', inputs, (g) => {
@@ -106,8 +130,11 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight?: 
   const raw = fused
     ? Tensor.fromBuffer(input.backend, fused.call(input.backend.fused, flat.layout('rmsNorm'), wf?.layout() ?? null, e), flat.shape, input.dtype)
     : noGrad(() => {
-        const xhat = standardize(flat, e, false);
-        return wf ? xhat.mul(wf) : xhat;
+        const compose = (xf: Tensor) => {
+          const xhat = standardize(xf, e, false);
+          return wf ? xhat.mul(f32(wf)!) : xhat;
+        };
+        return flat.dtype === 'float16' ? viaFloat32(flat, compose) : compose(flat);
       });
   const out = attach(raw, 'rmsNorm', [flat, ...(wf ? [wf] : [])], (g) => {
     const xhat = standardize(flat, e, false);

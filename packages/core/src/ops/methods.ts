@@ -146,6 +146,8 @@ declare module '../tensor.js' {
 
     to(target: cast.ToTarget): Tensor;
     toAsync(device: string): Promise<Tensor>;
+    /** Cast to float16 (data() then gives a Float32Array of half-precision values). */
+    half(): Tensor;
     float(): Tensor;
     double(): Tensor;
     int(): Tensor;
@@ -284,6 +286,7 @@ define({
 define({
   to(target: cast.ToTarget) { return cast.to(this, target); },
   toAsync(device: string) { return cast.toAsync(this, device); },
+  half() { return cast.toDtype(this, 'float16'); },
   float() { return cast.toDtype(this, 'float32'); },
   double() { return cast.toDtype(this, 'float64'); },
   int() { return cast.toDtype(this, 'int32'); },

@@ -49,6 +49,12 @@ export function mean(x: Tensor, dim?: Dims, keepdim = false): Tensor {
     throw new DTypeError(`mean: expected a floating-point input, got ${x.dtype}; cast first with .to('float32')`);
   const axes = normDims('mean', dim, x.ndim);
   const n = numel(axes.map((a) => x.shape[a]!));
+  if (x.dtype === 'float16') {
+    // Like PyTorch: half inputs are summed in float32 and rounded once, so a long mean neither overflows at 65504
+    // nor rounds twice.
+    const s = shapeResult(prim.reduce('sum', x, axes, 'float32'), x, axes, keepdim);
+    return attach(s, 'sum', [x], (g) => [spread(g.to('float16'), x, axes, keepdim)]).div(n).to('float16');
+  }
   return sum(x, axes, keepdim).div(n);
 }
 

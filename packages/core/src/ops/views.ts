@@ -3,14 +3,15 @@
  * except reshape/flatten when no view can express the result (like PyTorch).
  *
  * A view's gradient is the incoming gradient placed back at the viewed positions. Permutation-like views invert
- * directly; the others (narrow, select, slices, diagonal, asStrided) use one generic rule: apply the same layout to
- * a tensor of flat indices, then scatter-add the gradient at those indices — correct even for overlapping views.
+ * directly; views that read each position at most once (narrow, select, slices, diagonal) write the gradient into
+ * zeros through the same layout (one fill and one strided copy); asStrided, which may overlap, applies its layout
+ * to a tensor of flat indices and scatter-adds the gradient at those indices.
  */
 import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
 import { attach } from '../autograd/node.js';
 import { contiguousStrides, normDim, normDims, numel, shapesEqual, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { copy, expandLayout, fill, upload } from './prim.js';
+import { assign, copy, expandLayout, fill, upload } from './prim.js';
 import { scatterAdd } from './indexing.js';
 import { sumTo } from './reduce.js';
 
@@ -30,20 +31,24 @@ function iota(n: number): Int32Array {
   return out;
 }
 
-/** Gradient of a general view: scatter-add g into x's shape at the positions the view reads. */
-function scatterBack(x: Tensor, fn: LayoutFn): (g: Tensor) => Tensor {
-  return (g) => {
-    const n = x.numel();
-    const ids = upload(x.backend, iota(n), x.shape, 'int32');
-    const l = fn(layoutOf(ids));
-    const idx = ids.withLayout(l.shape, l.strides, l.offset).reshape([-1]);
-    const zeros = fill(x.backend, [n], 0, g.dtype);
-    return scatterAdd(zeros, 0, idx, g.reshape([-1])).reshape(x.shape);
+/**
+ * Gradient of a view that reads each position of x at most once: zeros of x's shape with g written through the
+ * view's layout. Differentiable: the gradient of this placement is the same view of the incoming gradient.
+ */
+function placeBack(name: string, shape: Shape, fn: LayoutFn): (g: Tensor) => Tensor {
+  const back = (g: Tensor): Tensor => {
+    const out = fill(g.backend, shape, 0, g.dtype);
+    const l = fn(layoutOf(out));
+    const window = out.withLayout(l.shape, l.strides, l.offset);
+    assign(window, g);
+    window.dispose();
+    return attach(out, `${name}Backward`, [g], (gg) => [viewOp(name, gg, fn, back)]);
   };
+  return back;
 }
 
 /** Applies a layout function as a differentiable view. */
-function viewOp(name: string, x: Tensor, fn: LayoutFn, back: (g: Tensor) => Tensor = scatterBack(x, fn)): Tensor {
+function viewOp(name: string, x: Tensor, fn: LayoutFn, back: (g: Tensor) => Tensor = placeBack(name, x.shape, fn)): Tensor {
   const l = fn(layoutOf(x));
   return attach(x.withLayout(l.shape, l.strides, l.offset), name, [x], (g) => [back(g)]);
 }

@@ -1,10 +1,10 @@
 /**
  * Element types of safetensors files and their conversion to Tessera's dtypes. F64, F32, I32 and BOOL map
- * one-to-one and can be written. On read, F16 and BF16 become float32 and I8, U8, I16 and U16 become int32 (all
+ * one-to-one and can be written; float16 tensors are written as F16. On read, F16 and BF16 become float32 and I8, U8, I16 and U16 become int32 (all
  * exact); I64 becomes int32 when every value fits, and is rejected otherwise rather than silently wrapped.
  * BOOL bytes other than 0 read as true.
  */
-import type { DType, TypedArray } from '@tessera/core';
+import { float16Bits, type DType, type TypedArray } from '@tessera/core';
 import { SafetensorsError } from '../errors.js';
 
 /**
@@ -28,7 +28,7 @@ export const FILE_DTYPES = {
 export type FileDType = keyof typeof FILE_DTYPES;
 
 /** The file dtype Tessera writes for each of its dtypes. */
-export const FILE_DTYPE_OF: Record<DType, FileDType> = { float64: 'F64', float32: 'F32', int32: 'I32', bool: 'BOOL' };
+export const FILE_DTYPE_OF: Record<DType, FileDType> = { float64: 'F64', float32: 'F32', float16: 'F16', int32: 'I32', bool: 'BOOL' };
 
 export interface HostArray {
   dtype: DType;
@@ -90,7 +90,7 @@ export function decodeElements(dtype: FileDType, bytes: Uint8Array, name: string
   }
 }
 
-/** Encodes host values as little-endian elements of a writable file dtype (F64, F32, I32, BOOL). */
+/** Encodes host values as little-endian elements of a writable file dtype (F64, F32, F16, I32, BOOL). */
 export function encodeElements(dtype: FileDType, data: ArrayLike<number>): Uint8Array {
   const n = data.length;
   switch (dtype) {
@@ -109,9 +109,16 @@ export function encodeElements(dtype: FileDType, data: ArrayLike<number>): Uint8
       }
       return out;
     }
+    case 'F16': {
+      // float16 tensors are written as halves (their host values are exact halves, so nothing is rounded).
+      const out = new Uint8Array(2 * n);
+      const view = new DataView(out.buffer);
+      for (let i = 0; i < n; i++) view.setUint16(2 * i, float16Bits(data[i]!), true);
+      return out;
+    }
     case 'BOOL':
       return Uint8Array.from({ length: n }, (_, i) => (data[i] ? 1 : 0));
     default:
-      throw new SafetensorsError('unsupported-dtype', `writing ${dtype} is not supported (Tessera writes F64, F32, I32 and BOOL)`);
+      throw new SafetensorsError('unsupported-dtype', `writing ${dtype} is not supported (Tessera writes F64, F32, F16, I32 and BOOL)`);
   }
 }

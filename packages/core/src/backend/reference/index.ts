@@ -1,6 +1,9 @@
 /**
  * The reference backend: every primitive in plain TypeScript over typed arrays. It is written to be read, and it is
  * the oracle the fast backends are tested against. It is the default when no other backend is registered.
+ *
+ * Values are computed in float64 and rounded to the output dtype on store. float16 is kept in Float32Arrays whose
+ * values are rounded to half precision (see `caster`), so matmul and reductions accumulate in float64 and round once.
  */
 import { arrayFor, bytesPer, type DType, type TypedArray } from '../../dtype.js';
 import { ArgumentError } from '../../errors.js';
@@ -25,7 +28,7 @@ const dataOf = (v: View | BackendBuffer): TypedArray => ('buffer' in v ? (v.buff
 export class ReferenceBackend implements Backend {
   /** Typed as string so a subclass can register under another name (tests use one to simulate a second device). */
   readonly name: string = 'reference';
-  readonly capabilities = { readSync: true, dtypes: ['bool', 'int32', 'float32', 'float64'] as const };
+  readonly capabilities = { readSync: true, dtypes: ['bool', 'int32', 'float16', 'float32', 'float64'] as const };
   readonly fused = {};
   private live = 0;
   private bytes = 0;
@@ -68,9 +71,10 @@ export class ReferenceBackend implements Backend {
   random(size: number, kind: RandomKind, key: number, start: number, dtype: DType): BackendBuffer {
     const out = this.make(dtype, size);
     const f64 = dtype === 'float64';
+    const cast = caster(dtype);
     for (let j = 0; j < size; j++) {
       const [w0, w1] = randomWords(key, start, j);
-      out.data[j] = kind === 'uniform' ? uniformFromWords(w0, w1, f64) : normalFromWords(w0, w1);
+      out.data[j] = cast(kind === 'uniform' ? uniformFromWords(w0, w1, f64) : normalFromWords(w0, w1));
     }
     return out;
   }

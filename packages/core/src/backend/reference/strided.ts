@@ -1,5 +1,6 @@
 /** Strided-index helpers: the memory offset of every element of a view, in row-major order. */
 import type { DType, TypedArray } from '../../dtype.js';
+import { roundFloat16 } from '../../float16.js';
 import type { View } from '../interface.js';
 
 /** Offsets of all elements of (shape, strides, offset) in row-major order. */
@@ -31,6 +32,8 @@ export const viewOffsets = (v: View) => offsetsOf(v.shape, v.strides, v.offset);
 export function caster(dtype: DType): (x: number) => number {
   if (dtype === 'bool') return (x) => (x !== 0 ? 1 : 0);
   if (dtype === 'int32') return (x) => (Number.isFinite(x) ? Math.trunc(x) | 0 : 0);
+  // float16 lives in a Float32Array; every stored value is rounded to half precision once, from the exact result.
+  if (dtype === 'float16') return roundFloat16;
   return (x) => x;
 }
 
