@@ -2,10 +2,11 @@
 import { type DType, type TypedArray, type View } from '@tessera/core';
 import { BYTES } from './codegen/dtypes.js';
 import { numel } from './layout.js';
-import { copy } from './ops/elementwise.js';
+import { copy, fillBuffer } from './ops/elementwise.js';
 import type { CpuBuffer, Runtime } from './runtime.js';
 
-const CTORS = { bool: Uint8Array, int32: Int32Array, float32: Float32Array, float64: Float64Array } as const;
+// float16 is held in float32 words (see half.ts).
+const CTORS = { bool: Uint8Array, int32: Int32Array, float16: Float32Array, float32: Float32Array, float64: Float64Array } as const;
 
 /** A typed-array window onto heap memory (valid until the memory grows). */
 export function heapArray(rt: Runtime, dtype: DType, addr: number, length: number): TypedArray {
@@ -48,6 +49,6 @@ export function readView(rt: Runtime, view: View): TypedArray {
 export function fill(rt: Runtime, size: number, value: number, dtype: DType): CpuBuffer {
   const out = rt.alloc(dtype, size);
   const v = dtype === 'bool' ? (value !== 0 ? 1 : 0) : dtype === 'int32' ? (Number.isFinite(value) ? Math.trunc(value) | 0 : 0) : value;
-  heapArray(rt, dtype, out.ptr, size).fill(v);
+  fillBuffer(rt, out, v);
   return out;
 }

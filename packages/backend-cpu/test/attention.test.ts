@@ -71,6 +71,37 @@ describe('cpu fused attention matches the composed reference', () => {
     );
   });
 
+  it('tiled float32 kernels (head sizes multiples of 8, no mask) match, on strided inputs too', () => {
+    // [B, H, L, S, D, Dv]: keys not a multiple of 8 (padded kᵀ), L > S causal, row counts not a multiple of 4.
+    const shapes = [[1, 1, 16, 16, 8, 8], [2, 3, 17, 13, 16, 8], [1, 2, 33, 40, 32, 16], [1, 1, 20, 5, 8, 24], [2, 1, 64, 64, 32, 32], [1, 2, 40, 21, 16, 16]];
+    const r = rng(11);
+    for (const [B, H, L, S, D, Dv] of shapes as [number, number, number, number, number, number][]) {
+      for (const causal of [false, true]) {
+        const rand = (shape: number[]) => {
+          const data = Array.from(randomData(r, 'float64', shape.reduce((a, b) => a * b, 1), -2, 2));
+          return (device: string) => T.tensor(data, { dtype: 'float32', device }).reshape(shape);
+        };
+        const [fq, fk, fv, fg] = [rand([B, H, L, D]), rand([B, H, S, D]), rand([B, H, S, Dv]), rand([B, H, L, Dv])];
+        const what = `B${B} H${H} L${L} S${S} D${D} Dv${Dv} causal ${causal}`;
+        const [q, k, v] = [fq('reference'), fk('reference'), fv('reference')].map((t) => t.requiresGrad_()) as [T.Tensor, T.Tensor, T.Tensor];
+        const out = composed(q, k, v, null, causal, 0.4);
+        const [gq, gk, gv] = T.grad(out, [q, k, v], { gradOutputs: fg('reference') });
+        // q with heads and rows swapped in memory (strided rows), k transposed in memory.
+        const qc = fq('cpu').transpose(1, 2).contiguous().transpose(1, 2);
+        const [kc, vc, goc] = [fk('cpu').mT.contiguous().mT, fv('cpu'), fg('cpu')];
+        const lay = (t: T.Tensor) => t.layout('attention');
+        const ob = cpu.fused.attention!(lay(qc), lay(kc), lay(vc), null, causal, 0.4);
+        const oc = T.Tensor.fromBuffer(cpu, ob, [B, H, L, Dv], 'float32');
+        expectClose(oc.dataSync(), out.dataSync(), 2e-5, 2e-5, `forward ${what}`);
+        const g = cpu.fused.attentionBackward!(lay(qc), lay(kc), lay(vc), null, causal, 0.4, lay(oc), lay(goc));
+        const got = (b: T.BackendBuffer, like: T.Tensor) => T.Tensor.fromBuffer(cpu, b, [...like.shape], 'float32').dataSync();
+        expectClose(got(g.dq, q), gq!.dataSync(), 5e-5, 5e-5, `dq ${what}`);
+        expectClose(got(g.dk, k), gk!.dataSync(), 5e-5, 5e-5, `dk ${what}`);
+        expectClose(got(g.dv, v), gv!.dataSync(), 5e-5, 5e-5, `dv ${what}`);
+      }
+    }
+  });
+
   it('runs the same on two threads (larger rows split across the pool)', async () => {
     const { setNumThreads, getNumThreads } = await import('../src/index.js');
     const before = getNumThreads();

@@ -75,6 +75,26 @@ describe('cpu binary ops match the reference on random strided and broadcast vie
   });
 });
 
+describe('cpu pow with a broadcast constant exponent (float32 kernels without host calls)', () => {
+  it.each([1, 2, 3, 4, -1, -2, -3, -4, 0.5, -0.5, 1.5])('x^%s rounds like the reference, signs and specials too', (e) => {
+    const r = rng(Math.round(e * 8) + 100);
+    const specials = [0, -0, 1, -1, 2.5, -2.5, 1e-20, -3e-30, 1e20, -1e25, 3.4e38, -3.4e38, 1e-45, -1e-45, Infinity, -Infinity, NaN];
+    const wide = Array.from(randomData(r, 'float64', 600, -1, 1), (x, i) => x * 10 ** ((i % 40) - 20));
+    const data = Float32Array.from([...specials, ...wide]);
+    const n = data.length;
+    // A strided base (every other element) and the exponent as a stride-0 view.
+    const layout = { size: 2 * n, strides: [2], offset: 1 };
+    const spread = new Float32Array(2 * n);
+    data.forEach((x, i) => (spread[2 * i + 1] = x));
+    const [vc, vr] = [viewOn(cpu, spread, 'float32', [n], layout), viewOn(ref, spread, 'float32', [n], layout)];
+    const exp = { size: 1, strides: [0], offset: 0 };
+    const [ec, er] = [viewOn(cpu, new Float32Array([e]), 'float32', [n], exp), viewOn(ref, new Float32Array([e]), 'float32', [n], exp)];
+    const oc = cpu.binary('pow', vc, ec, 'float32');
+    expect(Array.from(readBuf(cpu, oc, [n], 'float32'))).toEqual(Array.from(readBuf(ref, ref.binary('pow', vr, er, 'float32'), [n], 'float32')));
+    freeAll(cpu, vc.buffer, ec.buffer, oc);
+  });
+});
+
 describe('cpu where, copy, assign', () => {
   it('where matches on strided inputs', () => {
     fc.assert(

@@ -66,7 +66,7 @@ export function contiguousLayout(shape: readonly number[]): Layout {
   return { size: s, strides, offset: 0 };
 }
 
-const CTORS = { bool: Uint8Array, int32: Int32Array, float32: Float32Array, float64: Float64Array } as const;
+const CTORS = { bool: Uint8Array, int32: Int32Array, float16: Float32Array, float32: Float32Array, float64: Float64Array } as const;
 
 /** Random values of a dtype; floats in [lo, hi) with some specials mixed in when `specials`. */
 export function randomData(r: () => number, dtype: DType, n: number, lo = -4, hi = 4, specials = false): TypedArray {

@@ -11,7 +11,8 @@ import type { Fn } from '../wasm/func.js';
 export type Native = 'f32' | 'f64' | 'i32';
 
 export const nativeOf = (d: DType): Native => (d === 'float32' ? 'f32' : d === 'float64' ? 'f64' : 'i32');
-export const BYTES: Record<DType, number> = { bool: 1, int32: 4, float32: 4, float64: 8 };
+/** float16 is stored as float32 words by the backend's half layer (half.ts); kernels never see it. */
+export const BYTES: Record<DType, number> = { bool: 1, int32: 4, float16: 4, float32: 4, float64: 8 };
 
 /** address on the stack → value. */
 export function load(f: Fn, d: DType, offset = 0): void {

@@ -11,7 +11,59 @@ import * as M from './math-f32.js';
 import type { Native } from './dtypes.js';
 import type { Ssa } from './ssa.js';
 
-export type ElementOp = UnaryOp | BinaryOp | 'copy';
+/** `pow^e`: x^e for a constant exponent from POW_CONSTANTS (float32; see powConstant). */
+export type PowConstantOp = `pow^${number}`;
+export type ElementOp = UnaryOp | BinaryOp | 'copy' | PowConstantOp;
+
+/** Exponents with a float32 kernel that needs no host call: small integers and ±½. */
+export const POW_CONSTANTS: ReadonlySet<number> = new Set([2, 3, 4, -1, -2, -3, -4, 0.5, -0.5]);
+
+/**
+ * float32 x^e for a constant e, computed in float64 lanes and rounded once to float32, as the reference rounds
+ * Math.pow: x² is exact in float64, so up to |e| = 4 the float64 value has at most two roundings (and ½ one, a
+ * correctly rounded sqrt) and lands on the same float32. Signs, zeros and infinities follow pow: 1/x keeps −0's
+ * sign for odd e, sqrt(x + 0) turns −0 into +0, and pow(−∞, ±½) is +∞ / +0.
+ */
+function powConstant(e: number): OpImpl {
+  const n = Math.abs(e);
+  /** f64 (or f64x2, `vt`) x^e from x in local x; returns a new local. */
+  const compute = (v: Ssa, x: Local, vt: 'f64' | 'f64x2'): Local => {
+    const t = vt === 'f64x2' ? 'v128' : 'f64';
+    const op = (name: string, ...args: Local[]) => v.opT(t, `${vt}.${name}` as PlainOp, ...args);
+    const konst = (c: number) => (vt === 'f64x2' ? v.f64x2(c) : v.f.hoist(`f64:${c}`, 'f64', () => v.f.f64(c)));
+    let y: Local;
+    if (n === 0.5) {
+      const root = op('sqrt', op('add', x, konst(0)));
+      const negInf = v.opT(vt === 'f64x2' ? 'v128' : 'i32', `${vt}.eq` as PlainOp, x, konst(-Infinity));
+      y = vt === 'f64x2' ? v.sel(konst(Infinity), root, negInf) : v.opT('f64', 'select', konst(Infinity), root, negInf);
+    } else {
+      const x2 = n >= 2 ? op('mul', x, x) : x;
+      y = n === 1 ? x : n === 2 ? x2 : n === 3 ? op('mul', x2, x) : op('mul', x2, x2);
+    }
+    return e < 0 ? op('div', konst(1), y) : y;
+  };
+  return {
+    result: 'f32',
+    scalar: (v, [x]) => {
+      const d = v.opT('f64', 'f64.promote_f32', x!);
+      v.f.get(compute(v, d, 'f64')).op('f32.demote_f64');
+    },
+    vector: (v, [x]) => {
+      const lo = v.op('f64x2.promote_low_f32x4', x!);
+      const hiLanes = v.f.local('v128');
+      v.f.get(x!, x!).shuffle(LANES_2301).set(hiLanes);
+      const hi = v.op('f64x2.promote_low_f32x4', hiLanes);
+      const [rl, rh] = [v.op('f32x4.demote_f64x2_zero', compute(v, lo, 'f64x2')), v.op('f32x4.demote_f64x2_zero', compute(v, hi, 'f64x2'))];
+      const out = v.f.local('v128');
+      v.f.get(rl, rh).shuffle(LANES_0145).set(out);
+      return out;
+    },
+  };
+}
+/** f32 lane shuffles: lanes 2, 3 to the front; lanes 0, 1 of each operand. */
+const lanes32 = (...l: number[]) => l.flatMap((i) => [4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3]);
+const LANES_2301 = lanes32(2, 3, 0, 1);
+const LANES_0145 = lanes32(0, 1, 4, 5);
 
 export interface OpImpl {
   /** Register type of the scalar result: the compute type, or i32 for predicates. */
@@ -118,6 +170,7 @@ function floatImpl(op: ElementOp, t: 'f32' | 'f64'): OpImpl | undefined {
     }
   }
   if (t === 'f32') {
+    if (op.startsWith('pow^')) return powConstant(Number(op.slice(4)));
     const vec = F32_MATH[op as UnaryOp];
     if (vec) return viaVector(vec);
     if (op === 'pow')

@@ -150,8 +150,10 @@ function emitArg(f: Fn, spec: ReduceSpec, p: Local, L: Local, step: Local, idx: 
 
 /**
  * Several outputs at once when the kept inner dim is contiguous in x and out but the reduced run is strided
- * (e.g. summing a [batch, features] gradient over the batch): one vector of adjacent outputs walks the run, so
- * every load is a full vector and rows are read in memory order. Same accumulation order as the scalar path.
+ * (e.g. summing a [batch, features] gradient over the batch): vectors of adjacent outputs walk the run, so every
+ * load is a full vector and rows are read in memory order. Four vectors (16 float32 columns) go together while
+ * they last, so eight float64 additions are in flight instead of two (one chain is latency-bound). Same
+ * accumulation order as the scalar path.
  */
 function emitColumns(f: Fn, spec: ReduceSpec, q: Local[], n: Local, L: Local, step: Local): void {
   const t = nativeOf(spec.in);
@@ -160,37 +162,50 @@ function emitColumns(f: Fn, spec: ReduceSpec, q: Local[], n: Local, L: Local, st
   const isSum = spec.op === 'sum';
   const pick = `${f32 ? 'f32x4' : 'f64x2'}.${spec.op}` as PlainOp;
   const [p, j] = [f.local('i32'), f.local('i32')];
-  const [lo, hi, x] = [f.local('v128'), f.local('v128'), f.local('v128')];
-  loopBy(f, n, lanes, () => {
-    f.get(q[1]!).set(p);
-    f.get(L).set(j);
-    if (isSum) {
-      f.f64x2(0).set(lo);
-      f.f64x2(0).set(hi);
-    } else {
-      f.get(p).mem('v128.load').set(lo);
-      f.get(p, step).op('i32.add').set(p);
-      f.get(j).i32(1).op('i32.sub').set(j);
-    }
-    loopBy(f, j, 1, () => {
-      f.get(p).mem('v128.load').set(x);
-      if (!isSum) f.get(lo, x).op(pick).set(lo);
-      else if (!f32) f.get(lo, x).op('f64x2.add').set(lo);
-      else {
-        f.get(lo, x).op('f64x2.promote_low_f32x4', 'f64x2.add').set(lo);
-        f.get(hi).get(x, x).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]).op('f64x2.promote_low_f32x4', 'f64x2.add').set(hi);
+  const x = f.local('v128');
+  const high = [8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7];
+  const pass = (vectors: number) => {
+    const lo = Array.from({ length: vectors }, () => f.local('v128'));
+    const hi = Array.from({ length: vectors }, () => f.local('v128'));
+    loopBy(f, n, lanes * vectors, () => {
+      f.get(q[1]!).set(p);
+      f.get(L).set(j);
+      for (let u = 0; u < vectors; u++) {
+        if (isSum) {
+          f.f64x2(0).set(lo[u]!);
+          f.f64x2(0).set(hi[u]!);
+        } else f.get(p).mem('v128.load', 16 * u).set(lo[u]!);
       }
-      f.get(p, step).op('i32.add').set(p);
+      if (!isSum) {
+        f.get(p, step).op('i32.add').set(p);
+        f.get(j).i32(1).op('i32.sub').set(j);
+      }
+      loopBy(f, j, 1, () => {
+        for (let u = 0; u < vectors; u++) {
+          f.get(p).mem('v128.load', 16 * u).set(x);
+          if (!isSum) f.get(lo[u]!, x).op(pick).set(lo[u]!);
+          else if (!f32) f.get(lo[u]!, x).op('f64x2.add').set(lo[u]!);
+          else {
+            f.get(lo[u]!, x).op('f64x2.promote_low_f32x4', 'f64x2.add').set(lo[u]!);
+            f.get(hi[u]!).get(x, x).shuffle(high).op('f64x2.promote_low_f32x4', 'f64x2.add').set(hi[u]!);
+          }
+        }
+        f.get(p, step).op('i32.add').set(p);
+      });
+      for (let u = 0; u < vectors; u++) {
+        f.get(q[0]!);
+        if (isSum && f32) {
+          f.get(lo[u]!).op('f32x4.demote_f64x2_zero').get(hi[u]!).op('f32x4.demote_f64x2_zero');
+          f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+        } else f.get(lo[u]!);
+        f.mem('v128.store', 16 * u);
+      }
+      f.get(q[0]!).i32(16 * vectors).op('i32.add').set(q[0]!);
+      f.get(q[1]!).i32(16 * vectors).op('i32.add').set(q[1]!);
     });
-    f.get(q[0]!);
-    if (isSum && f32) {
-      f.get(lo).op('f32x4.demote_f64x2_zero').get(hi).op('f32x4.demote_f64x2_zero');
-      f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
-    } else f.get(lo);
-    f.mem('v128.store');
-    f.get(q[0]!).i32(16).op('i32.add').set(q[0]!);
-    f.get(q[1]!).i32(16).op('i32.add').set(q[1]!);
-  });
+  };
+  pass(4);
+  pass(1);
 }
 
 export function buildReduce(m: KernelModule, spec: ReduceSpec): void {

@@ -8,11 +8,13 @@ import type { BackendBuffer, View } from '@tessera/core';
 import { ATTN, buildAttention, type AttentionSpec } from '../codegen/attention.js';
 import { backwardScratchBytesF32, buildAttentionBackwardF32 } from '../codegen/attention-f32-backward.js';
 import { buildAttentionForwardF32, scratchBytesF32 } from '../codegen/attention-f32.js';
+import { buildAttentionTiledBackward, buildAttentionTiledForward, padKeys, TILED, tiledBackwardScratch, tiledForwardScratch } from '../codegen/attention-f32-tiled.js';
 import { BYTES } from '../codegen/dtypes.js';
 import { DESC_BASE } from '../heap.js';
 import { contiguousStrides } from '../layout.js';
+import { fill } from '../memory-io.js';
 import type { CpuBuffer, Runtime } from '../runtime.js';
-import { copy } from './elementwise.js';
+import { assign, copy } from './elementwise.js';
 
 type FloatDType = 'float32' | 'float64';
 
@@ -67,10 +69,46 @@ class Launch {
     i32.set(new Int32Array(new Float64Array([scale]).buffer), w + 5);
   }
 
+  /**
+   * xᵀ ([B, H, S, E] → [B, H, E, Spad], Spad = S rounded up to a multiple of 8, zero padding) as a temporary (the
+   * tiled kernels read 8 keys per vector pair). Runs kernels, so call it before writing the descriptor.
+   */
+  transposed(x: View): number {
+    const [B, H, S, E] = x.shape as [number, number, number, number];
+    const Spad = padKeys(S);
+    const t: View = { buffer: x.buffer, shape: [B, H, E, S], strides: [x.strides[0]!, x.strides[1]!, x.strides[3]!, x.strides[2]!], offset: x.offset, dtype: x.dtype };
+    let buf: CpuBuffer;
+    if (Spad === S) buf = copy(this.rt, t, 'float32');
+    else {
+      buf = fill(this.rt, B * H * E * Spad, 0, 'float32');
+      assign(this.rt, { buffer: buf, shape: t.shape, strides: [H * E * Spad, E * Spad, Spad, 1], offset: 0, dtype: 'float32' }, t);
+    }
+    this.temps.push(buf);
+    return buf.ptr;
+  }
+
+  /** Writes the tiled kernels' extra descriptor words. */
+  putTiled(kt: number, vt: number, S: number): void {
+    const w = DESC_BASE / 4;
+    this.rt.heap.i32.set([kt, vt, padKeys(S)], w + TILED.KT);
+  }
+
   done(): void {
     for (const t of this.temps) this.rt.free(t);
   }
 }
+
+/**
+ * Whether the tiled float32 kernels (attention-f32-tiled.ts) apply: head sizes multiples of 8, no explicit mask,
+ * at least one key, and (forward) enough query rows to pay for transposing k.
+ */
+function tiled(q: View, k: View, v: View, mask: View | null, minRows: number): boolean {
+  const [L, S, D, Dv] = [q.shape[2]!, k.shape[2]!, q.shape[3]!, v.shape[3]!];
+  return q.dtype === 'float32' && !mask && D > 0 && Dv > 0 && D % 8 === 0 && Dv % 8 === 0 && S > 0 && L >= minRows;
+}
+
+/** Query rows below which the forward keeps the untiled kernel (decoding: transposing k would cost more). */
+const TILED_MIN_ROWS = 16;
 
 export function attentionForward(rt: Runtime, q0: View, k0: View, v0: View, mask0: View | null, isCausal: boolean, scale: number): BackendBuffer {
   const run = new Launch(rt, q0);
@@ -82,6 +120,8 @@ export function attentionForward(rt: Runtime, q0: View, k0: View, v0: View, mask
     const out = run.output([B, H, L, Dv]);
     const rows = B * H * L;
     if (rows === 0) return out.buffer;
+    const useTiled = tiled(q, k, v, mask, TILED_MIN_ROWS);
+    const kt = useTiled ? run.transposed(k0) : 0;
     run.header(q, k, v, scale);
     run.put(ATTN.Q, q);
     run.put(ATTN.K, k);
@@ -89,7 +129,16 @@ export function attentionForward(rt: Runtime, q0: View, k0: View, v0: View, mask
     run.put(ATTN.M, mask, true);
     run.put(ATTN.O, out);
     const work = rows * Math.max(1, isCausal ? Math.min(S, (L + 1) / 2) : S) * (D + Dv + 8) * 2;
-    if (run.dtype === 'float32') {
+    if (useTiled) {
+      run.putTiled(kt, 0, S);
+      const kernel = rt.kernels.get(`attention-f32-tiled:${+isCausal}`, (m) => buildAttentionTiledForward(m, isCausal));
+      rt.pool.reserveScratch(tiledForwardScratch(D, Dv, S));
+      // Small tasks (about 16 per thread): a group is microseconds of work, and a thread the OS delays then
+      // leaves little behind for the others to wait on.
+      const groups = B * H * Math.ceil(L / 4);
+      const parts = rt.parts(work / 2);
+      rt.pool.run(kernel, DESC_BASE, groups, parts, Math.ceil(groups / (16 * Math.min(parts, rt.pool.numThreads))));
+    } else if (run.dtype === 'float32') {
       // Register-blocked: items are groups of 4 query rows.
       const kernel = rt.kernels.get(`attention-f32:${+isCausal}${+!!mask}`, (m) => buildAttentionForwardF32(m, isCausal, !!mask));
       rt.pool.reserveScratch(scratchBytesF32(Dv));
@@ -117,6 +166,8 @@ export function attentionBackward(
     const [dq, dk, dv] = [run.output([B, H, L, D]), run.output([B, H, S, D]), run.output([B, H, S, Dv])];
     const pairs = B * H;
     if (pairs > 0) {
+      const useTiled = tiled(q, k, v, mask, 1);
+      const [kt, vt] = useTiled ? [run.transposed(k0), run.transposed(v0)] : [0, 0];
       run.header(q, k, v, scale);
       run.put(ATTN.Q, q);
       run.put(ATTN.K, k);
@@ -128,7 +179,11 @@ export function attentionBackward(
       run.put(ATTN.DK, dk);
       run.put(ATTN.DV, dv);
       let kernel;
-      if (run.dtype === 'float32') {
+      if (useTiled) {
+        run.putTiled(kt, vt, S);
+        kernel = rt.kernels.get(`attention-f32-tiled-backward:${+isCausal}`, (m) => buildAttentionTiledBackward(m, isCausal));
+        rt.pool.reserveScratch(tiledBackwardScratch(D, Dv, S));
+      } else if (run.dtype === 'float32') {
         kernel = rt.kernels.get(`attention-f32-backward:${+isCausal}${+!!mask}`, (m) => buildAttentionBackwardF32(m, isCausal, !!mask));
         rt.pool.reserveScratch(backwardScratchBytesF32(D));
       } else kernel = kernelFor(rt, { causal: isCausal, mask: !!mask, backward: true });

@@ -1,10 +1,11 @@
 /** Elementwise primitives on the loop-nest kernels: unary, binary, where, copy (with cast) and assign. */
 import type { BinaryOp, DType, UnaryOp, View } from '@tessera/core';
 import { buildElementwise, type ElementwiseSpec } from '../codegen/elementwise.js';
-import type { ElementOp } from '../codegen/ops.js';
+import { POW_CONSTANTS, type ElementOp } from '../codegen/ops.js';
 import { BYTES } from '../codegen/dtypes.js';
 import { buildTranspose } from '../codegen/transpose.js';
 import { collapse, contiguousStrides, numel } from '../layout.js';
+import { DESC_BASE, DESC_BYTES } from '../heap.js';
 import { FamilyCache, KernelFamily, type CpuBuffer, type NestOperand, type Runtime } from '../runtime.js';
 
 const MATH: ReadonlySet<string> = new Set(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'gelu', 'geluTanh', 'silu', 'pow']);
@@ -40,8 +41,27 @@ export function unary(rt: Runtime, op: UnaryOp | 'copy', x: View, outDtype: DTyp
 }
 
 export function binary(rt: Runtime, op: BinaryOp, a: View, b: View, outDtype: DType): CpuBuffer {
+  if (op === 'pow') {
+    const viaConstant = powByConstant(rt, a, b, outDtype);
+    if (viaConstant) return viaConstant;
+  }
   const { buf, operand } = fresh(rt, a.shape, outDtype);
   run(rt, op, a.shape, operand, outDtype, [a, b]);
+  return buf;
+}
+
+/**
+ * float32 pow whose exponent is one broadcast value with a kernel of its own (x^1 a copy, the POW_CONSTANTS in
+ * float64 lanes), instead of the per-element host Math.pow call; undefined for any other exponent.
+ */
+function powByConstant(rt: Runtime, a: View, b: View, outDtype: DType): CpuBuffer | undefined {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || outDtype !== 'float32') return undefined;
+  if (!b.shape.every((s, d) => s === 1 || b.strides[d] === 0)) return undefined;
+  const e = rt.heap.f32[(b.buffer as CpuBuffer).ptr / 4 + b.offset]!;
+  if (e === 1) return unary(rt, 'copy', a, outDtype);
+  if (!POW_CONSTANTS.has(e)) return undefined;
+  const { buf, operand } = fresh(rt, a.shape, outDtype);
+  run(rt, `pow^${e}`, a.shape, operand, outDtype, [a]);
   return buf;
 }
 
@@ -49,6 +69,30 @@ export function where(rt: Runtime, cond: View, a: View, b: View, outDtype: DType
   const { buf, operand } = fresh(rt, cond.shape, outDtype);
   run(rt, 'where', cond.shape, operand, outDtype, [cond, a, b]);
   return buf;
+}
+
+/** Byte address, at the end of the descriptor page, where fill parks its value for the kernel to broadcast. */
+const FILL_VALUE = DESC_BASE + DESC_BYTES - 16;
+
+/**
+ * Sets every element of a buffer to `value` (already in the buffer's dtype's range): a copy from one stride-0
+ * element, so it is vectorized and split over the pool like any copy. TypedArray.fill on the shared heap is a
+ * per-element atomic loop in V8, about 8× slower.
+ */
+export function fillBuffer(rt: Runtime, out: CpuBuffer, value: number): void {
+  if (out.size === 0) return;
+  const h = rt.heap;
+  if (out.dtype === 'bool') {
+    h.u8.fill(value, out.ptr, out.ptr + out.size);
+    return;
+  }
+  // int32 goes through the float32 kernel as raw bits (its copy moves bits, vectorized; the int32 one is scalar).
+  if (out.dtype === 'float64') h.f64[FILL_VALUE / 8] = value;
+  else if (out.dtype === 'float32') h.f32[FILL_VALUE / 4] = value;
+  else h.i32[FILL_VALUE / 4] = value;
+  const dtype = out.dtype === 'float64' ? 'float64' : 'float32';
+  const elem = BYTES[dtype];
+  rt.nest([out.size], [{ addr: out.ptr, strides: [1], elem }, { addr: FILL_VALUE, strides: [0], elem }], families.get('copy', dtype, dtype, 1));
 }
 
 const isContiguous = (v: View) => {
@@ -59,19 +103,13 @@ const isContiguous = (v: View) => {
 const transposes = new FamilyCache((elem: 1 | 4 | 8) => new KernelFamily(`transpose:${elem}`, (m, nd, classes) => buildTranspose(m, { elem, nd, classes })));
 
 /**
- * The contiguous materialization of a view, cast to outDtype. Same-dtype contiguous views are a memmove; views
- * whose last two (collapsed) dims are transposed go through the tiled transpose kernel.
+ * The contiguous materialization of a view, cast to outDtype. Views whose last two (collapsed) dims are transposed
+ * go through the tiled transpose kernel; the rest, contiguous ones too, through the vectorized copy kernel (about
+ * 1.6× the speed of copyWithin on the shared heap, and split over the pool).
  */
 export function copy(rt: Runtime, x: View, outDtype: DType): CpuBuffer {
   const e = BYTES[x.dtype];
-  if (x.dtype === outDtype && isContiguous(x)) {
-    const n = numel(x.shape);
-    const out = rt.alloc(outDtype, n);
-    const src = (x.buffer as CpuBuffer).ptr + x.offset * e;
-    rt.heap.u8.copyWithin(out.ptr, src, src + n * e);
-    return out;
-  }
-  if (x.dtype === outDtype && numel(x.shape) >= 64) {
+  if (x.dtype === outDtype && numel(x.shape) >= 64 && !isContiguous(x)) {
     const c = collapse(x.shape, [contiguousStrides(x.shape), x.strides]);
     const nd = c.shape.length;
     const xs = c.strides[1]!;
