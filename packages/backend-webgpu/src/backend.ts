@@ -1,20 +1,27 @@
 /**
- * The 'webgpu' backend: core's primitives as WGSL kernels. Every dtype is stored as one 32-bit word per element
- * (float32 as f32, int32 as i32, bool as u32 0/1), so all kernels share one addressing scheme and a cast is a word
- * conversion. float64 does not exist in WGSL: uploading, creating or casting to it throws a DTypeError.
+ * The 'webgpu' backend: core's primitives as WGSL kernels. Every dtype but float16 is stored as one 32-bit word per
+ * element (float32 as f32, int32 as i32, bool as u32 0/1), so all kernels share one addressing scheme and a cast is
+ * a word conversion. float16 (devices with 'shader-f16') is stored as real halves, two per word: kernels read them
+ * through their dtype code and write them in lazily compiled variants (kernels/half.ts). float64 does not exist in
+ * WGSL: uploading, creating or casting to it throws a DTypeError, as float16 does without 'shader-f16'.
  */
 /// <reference types="@webgpu/types" />
 import {
-  ArgumentError, ReferenceBackend, type Backend, type BackendBuffer, type BinaryOp, type DType, type FusedKernels, type RandomKind,
+  ArgumentError, DTypeError, ReferenceBackend, type Backend, type BackendCapabilities, type BackendBuffer, type BinaryOp, type DType, type FusedKernels, type RandomKind,
   type ReduceOp, type TypedArray, type UnaryOp, type View,
 } from '@tessera/core';
 import { BINARY, binaryCode, COPY, FILL, RANDOM, UNARY, unaryCode, WHERE } from './kernels/elementwise.js';
-import { CUMSUM, GATHER, SCATTER, SORT } from './kernels/indexing.js';
+import { CUMSUM, GATHER, SCATTER } from './kernels/indexing.js';
 import { MATMUL, MATMUL_TILE, MATMUL_TILED, MATMUL_TILED_TILE } from './kernels/matmul.js';
+import { MATMUL_LARGE, MATMUL_LARGE_TILE } from './kernels/matmul-large.js';
 import { REDUCE, REDUCE_OPS } from './kernels/reduce.js';
 import { makeFused } from './fused-host.js';
+import { makeOptimKernels } from './optim-host.js';
+import { sortLastAxis } from './sort-host.js';
+import { halfAttention, packHalves, unpackHalves, wordsFor } from './half-host.js';
+import { halfVariant } from './kernels/half.js';
 import { coalesce, contiguousStrides, dtCode, numel, Params, wordOf } from './params.js';
-import { Runtime } from './runtime.js';
+import { Runtime, type GpuChunk, type KernelSource } from './runtime.js';
 
 /**
  * A GPU buffer of `size` elements. Small int32 and bool buffers whose contents are known on the host (uploaded, or
@@ -26,25 +33,31 @@ export class WebGPUBuffer implements BackendBuffer {
   constructor(
     readonly size: number,
     readonly dtype: DType,
-    readonly gpu: GPUBuffer,
+    readonly gpu: GpuChunk,
   ) {}
 }
 
 const MIRROR_MAX = 1 << 14;
-const gpuOf = (v: View | BackendBuffer): GPUBuffer => ('buffer' in v ? (v.buffer as WebGPUBuffer) : (v as WebGPUBuffer)).gpu;
+const gpuOf = (v: View | BackendBuffer): GpuChunk => ('buffer' in v ? (v.buffer as WebGPUBuffer) : (v as WebGPUBuffer)).gpu;
 /** The reduction axes' extent below which one thread per output beats a 64-lane tree. */
 const SERIAL_REDUCE = 32;
+/** 'auto' uses the 128×128-tile matmul from this many output tiles up (an H100 has 132 multiprocessors). */
+const LARGE_MIN_WORKGROUPS = 128;
+
+/**
+ * 'blocked': registers only, no barriers (for CPU drivers such as lavapipe and SwiftShader, where barriers are slow);
+ * 'tiled': 64×64 workgroup tiles through shared memory; 'large': 128×128 tiles, 8×8 per thread (big products on
+ * GPUs); 'auto': 'large' or 'tiled' by the product's size.
+ */
+export type MatmulKernel = 'auto' | 'blocked' | 'tiled' | 'large';
 
 export interface WebGPUBackendOptions {
   /** Registered name (default 'webgpu'). */
   name?: string;
   /** Anything that must stay reachable while the device lives (Dawn's GPU object in Node). */
   keepAlive?: unknown;
-  /**
-   * Matmul kernel: 'tiled' (workgroup-shared tiles, for GPUs) or 'blocked' (registers only, for CPU drivers such as
-   * lavapipe and SwiftShader, where barriers are slow). Default: 'blocked' on software adapters, else 'tiled'.
-   */
-  matmul?: 'tiled' | 'blocked';
+  /** Matmul kernel (see MatmulKernel). Default: 'blocked' on software adapters, else 'auto'. */
+  matmul?: MatmulKernel;
 }
 
 /** Whether the device runs on a CPU implementation of Vulkan/WebGPU (lavapipe, SwiftShader, WARP). */
@@ -57,7 +70,9 @@ export function isSoftwareDevice(device: GPUDevice): boolean {
 
 export class WebGPUBackend implements Backend {
   readonly name: string;
-  readonly capabilities = { readSync: false, dtypes: ['bool', 'int32', 'float32'] as const };
+  readonly capabilities: BackendCapabilities;
+  /** Whether the device has 'shader-f16' (then float16 tensors are stored as halves). */
+  readonly float16: boolean;
   readonly fused: FusedKernels;
   readonly rt: Runtime;
   /** Host mirrors of small index and mask buffers (never registered). */
@@ -65,7 +80,7 @@ export class WebGPUBackend implements Backend {
   /** Held so Dawn's GPU object is never collected while this backend (registered forever) exists. */
   readonly keepAlive: unknown;
   /** Which matmul kernel this backend dispatches. */
-  readonly matmulKernel: 'tiled' | 'blocked';
+  readonly matmulKernel: MatmulKernel;
 
   constructor(
     readonly device: GPUDevice,
@@ -73,20 +88,43 @@ export class WebGPUBackend implements Backend {
   ) {
     this.name = opts.name ?? 'webgpu';
     this.keepAlive = opts.keepAlive;
-    this.matmulKernel = opts.matmul ?? (isSoftwareDevice(device) ? 'blocked' : 'tiled');
+    this.matmulKernel = opts.matmul ?? (isSoftwareDevice(device) ? 'blocked' : 'auto');
     this.rt = new Runtime(device);
-    this.fused = makeFused(this);
+    this.float16 = device.features.has('shader-f16');
+    this.capabilities = { readSync: false, dtypes: this.float16 ? ['bool', 'int32', 'float16', 'float32'] : ['bool', 'int32', 'float32'] };
+    this.fused = { ...halfAttention(this, makeFused(this)), ...makeOptimKernels(this) };
   }
 
   // ---- memory ---------------------------------------------------------------------------------------------
   /** @internal A new, uninitialized buffer for `size` elements. */
   make(op: string, size: number, dtype: DType): WebGPUBuffer {
+    this.checkDtype(op, dtype);
+    return new WebGPUBuffer(size, dtype, this.rt.alloc(wordsFor(size, dtype) * 4));
+  }
+
+  private checkDtype(op: string, dtype: DType): void {
     dtCode(op, dtype);
-    return new WebGPUBuffer(size, dtype, this.rt.alloc(size * 4));
+    if (dtype === 'float16' && !this.float16)
+      throw new DTypeError(
+        `${op}: the '${this.name}' backend cannot store float16 on this device: the adapter lacks the 'shader-f16' ` +
+          "feature (or the device was created without it); use float32 with .to('float32')",
+      );
+  }
+
+  /** The kernel, or its variant that writes output `binding` as float16 when `dtype` is float16. */
+  private out16(kernel: KernelSource, dtype: DType, binding = 'Y'): KernelSource {
+    return dtype === 'float16' ? halfVariant(kernel, { output: binding }) : kernel;
+  }
+
+  /** Sets the first `size` elements of a buffer to `value`. */
+  private fillInto(gpu: GpuChunk, size: number, value: number, dtype: DType): void {
+    const words = wordsFor(size, dtype);
+    this.rt.dispatch(FILL, new Params().u(words, wordOf(value, dtype)), [gpu], Runtime.groupsFor(words));
   }
 
   upload(data: TypedArray, dtype: DType): BackendBuffer {
-    dtCode('upload', dtype);
+    this.checkDtype('upload', dtype);
+    if (dtype === 'float16') return new WebGPUBuffer(data.length, dtype, this.rt.upload(packHalves(data)));
     const words = new Uint32Array(data.length);
     if (dtype === 'float32') new Float32Array(words.buffer).set(data);
     else if (dtype === 'int32') {
@@ -126,6 +164,7 @@ export class WebGPUBackend implements Backend {
   async read(view: View): Promise<TypedArray> {
     dtCode('read', view.dtype);
     const n = numel(view.shape);
+    if (view.dtype === 'float16') return this.readHalves(view, n);
     let words: Uint32Array;
     if (isDense(view)) words = await this.rt.readWords(gpuOf(view), view.offset, n);
     else {
@@ -139,14 +178,35 @@ export class WebGPUBackend implements Backend {
     return Uint8Array.from(words);
   }
 
+  /** A float16 view's elements as float32 values (reads whole words, so an odd offset reads one half more). */
+  private async readHalves(view: View, n: number): Promise<Float32Array> {
+    if (isDense(view)) {
+      const skip = view.offset & 1;
+      const words = await this.rt.readWords(gpuOf(view), view.offset >> 1, (skip + n + 1) >> 1);
+      return unpackHalves(words, skip, n);
+    }
+    const tmp = this.copy(view, view.dtype) as WebGPUBuffer;
+    const pending = this.rt.readWords(tmp.gpu, 0, wordsFor(n, 'float16'));
+    this.free(tmp);
+    return unpackHalves(await pending, 0, n);
+  }
+
   // ---- creation -------------------------------------------------------------------------------------------
   fill(size: number, value: number, dtype: DType): BackendBuffer {
     const out = this.make('fill', size, dtype);
-    this.rt.dispatch(FILL, new Params().u(size, wordOf(value, dtype)), [out.gpu], Runtime.groupsFor(size));
+    this.fillInto(out.gpu, size, value, dtype);
     return this.mirrorOf(out, [], (h) => h.fill(size, value, dtype));
   }
 
   random(size: number, kind: RandomKind, key: number, start: number, dtype: DType): BackendBuffer {
+    if (dtype === 'float16') {
+      // core draws float16 from the float32 stream itself; this keeps a direct call correct too.
+      this.checkDtype('random', dtype);
+      const f = this.random(size, kind, key, start, 'float32');
+      const out = this.copy({ buffer: f, shape: [size], strides: [1], offset: 0, dtype: 'float32' }, dtype);
+      this.free(f);
+      return out;
+    }
     const out = this.make('random', size, dtype);
     const p = new Params().u(size, kind === 'uniform' ? 0 : 1, key, start, dtCode('random', dtype));
     this.rt.dispatch(RANDOM, p, [out.gpu], Runtime.groupsFor(size));
@@ -161,14 +221,14 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Y[dst layout] = cast(x) over x's shape. */
-  private copyInto(x: View, dst: GPUBuffer, dstStrides: readonly number[], dstOffset: number, outDtype: DType): void {
+  private copyInto(x: View, dst: GpuChunk, dstStrides: readonly number[], dstOffset: number, outDtype: DType): void {
     const n = numel(x.shape);
     const c = coalesce(x.shape, x.strides, dstStrides);
     const p = new Params().u(n, dtCode('copy', x.dtype), dtCode('copy', outDtype));
     const [src, dstView] = [p.slot(), p.slot()];
     p.set(src, p.view(c.shape, c.strides[0]!, x.offset));
     p.set(dstView, p.view(c.shape, c.strides[1]!, dstOffset));
-    this.rt.dispatch(COPY, p, [gpuOf(x), dst], Runtime.groupsFor(n));
+    this.rt.dispatch(this.out16(COPY, outDtype), p, [gpuOf(x), dst], Runtime.groupsFor(n));
   }
 
   assign(dst: View, src: View): void {
@@ -197,7 +257,7 @@ export class WebGPUBackend implements Backend {
     const c = coalesce(x.shape, x.strides);
     const p = new Params().u(n, unaryCode(op), dtCode(op, x.dtype), dtCode(op, outDtype));
     p.view(c.shape, c.strides[0]!, x.offset);
-    this.rt.dispatch(UNARY, p, [gpuOf(x), out.gpu], Runtime.groupsFor(n));
+    this.rt.dispatch(this.out16(UNARY, outDtype), p, [gpuOf(x), out.gpu], Runtime.groupsFor(n));
     return this.mirrorOf(out, [x], (h, [v]) => h.unary(op, v!, outDtype));
   }
 
@@ -209,7 +269,7 @@ export class WebGPUBackend implements Backend {
     const [va, vb] = [p.slot(), p.slot()];
     p.set(va, p.view(c.shape, c.strides[0]!, a.offset));
     p.set(vb, p.view(c.shape, c.strides[1]!, b.offset));
-    this.rt.dispatch(BINARY, p, [gpuOf(a), gpuOf(b), out.gpu], Runtime.groupsFor(n));
+    this.rt.dispatch(this.out16(BINARY, outDtype), p, [gpuOf(a), gpuOf(b), out.gpu], Runtime.groupsFor(n));
     return this.mirrorOf(out, [a, b], (h, [va, vb]) => h.binary(op, va!, vb!, outDtype));
   }
 
@@ -219,8 +279,9 @@ export class WebGPUBackend implements Backend {
     const c = coalesce(cond.shape, cond.strides, a.strides, b.strides);
     const p = new Params().u(n);
     const slots = [p.slot(), p.slot(), p.slot()];
+    p.u(dtCode('where', outDtype));
     [cond, a, b].forEach((v, k) => p.set(slots[k]!, p.view(c.shape, c.strides[k]!, v.offset)));
-    this.rt.dispatch(WHERE, p, [gpuOf(cond), gpuOf(a), gpuOf(b), out.gpu], Runtime.groupsFor(n));
+    this.rt.dispatch(this.out16(WHERE, outDtype), p, [gpuOf(cond), gpuOf(a), gpuOf(b), out.gpu], Runtime.groupsFor(n));
     return this.mirrorOf(out, [cond, a, b], (h, [vc, va, vb]) => h.where(vc!, va!, vb!, outDtype));
   }
 
@@ -241,13 +302,15 @@ export class WebGPUBackend implements Backend {
     const [vo, vi] = [p.slot(), p.slot()];
     p.set(vo, p.view(outer.shape, outer.strides[0]!, x.offset));
     p.set(vi, p.view(inner.shape, inner.strides[0]!, 0));
-    this.rt.dispatch(REDUCE, p, [gpuOf(x), out.gpu], serial ? Runtime.groupsFor(nOut) : nOut);
+    this.rt.dispatch(this.out16(REDUCE, outDtype), p, [gpuOf(x), out.gpu], serial ? Runtime.groupsFor(nOut) : nOut);
     return out;
   }
 
   matmul(a: View, b: View, outDtype: DType): BackendBuffer {
-    // The kernel reads f32; integer operands go through a cast (exact below 2^24, like float accumulation would be).
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') {
+    // The kernel reads f32 (or, in its float16 variant, two float16 operands); other operands go through a cast to
+    // f32 (exact for integers below 2^24, like float accumulation would be).
+    const half = a.dtype === 'float16' && b.dtype === 'float16';
+    if (!half && (a.dtype !== 'float32' || b.dtype !== 'float32')) {
       const fa = this.asF32(a);
       const fb = this.asF32(b);
       const out = this.matmul(fa.view, fb.view, outDtype);
@@ -262,21 +325,36 @@ export class WebGPUBackend implements Backend {
     const out = this.make('matmul', batch * M * N, outDtype);
     if (batch * M * N === 0) return out;
     if (K === 0) {
-      this.rt.dispatch(FILL, new Params().u(batch * M * N, wordOf(0, outDtype)), [out.gpu], Runtime.groupsFor(batch * M * N));
+      this.fillInto(out.gpu, batch * M * N, 0, outDtype);
       return out;
     }
     const [sam, sak, sbk, sbn] = [a.strides[nd - 2]!, a.strides[nd - 1]!, b.strides[nd - 2]!, b.strides[nd - 1]!];
     for (let z0 = 0; z0 < batch; z0 += 65535) {
       const p = new Params().u(M, K, N, dtCode('matmul', outDtype)).i(sam, sak, sbk, sbn).u(z0);
       const [va, vb] = [p.slot(), p.slot()];
+      // P[11]: the large kernel may read aligned float32 operands as vec4 (its A4/B4 bindings alias A and B).
+      p.u(half ? 0 : 1);
       p.set(va, p.view(batchShape, a.strides.slice(0, nd - 2), a.offset));
       p.set(vb, p.view(batchShape, b.strides.slice(0, nd - 2), b.offset));
-      const tiled = this.matmulKernel === 'tiled';
-      const tile = tiled ? MATMUL_TILED_TILE : MATMUL_TILE;
+      const [kernel, tile] = this.matmulVariant(M, N, batch);
       const grid: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), Math.min(65535, batch - z0)];
-      this.rt.dispatch(tiled ? MATMUL_TILED : MATMUL, p, [gpuOf(a), gpuOf(b), out.gpu], grid);
+      const variant = halfVariant(kernel, { inputs: half ? ['A', 'B'] : [], output: outDtype === 'float16' ? 'Y' : null });
+      const buffers = [gpuOf(a), gpuOf(b), out.gpu];
+      this.rt.dispatch(variant, p, kernel === MATMUL_LARGE ? [...buffers, gpuOf(a), gpuOf(b)] : buffers, grid);
     }
     return out;
+  }
+
+  /**
+   * 'auto' (GPUs) takes the 128×128-tile kernel when the product still spreads over enough workgroups to occupy a
+   * large GPU, and the 64×64 one otherwise (a small product in big tiles leaves most of the GPU idle).
+   */
+  private matmulVariant(M: number, N: number, batch: number): [KernelSource, number] {
+    const k = this.matmulKernel;
+    const bigTiles = Math.ceil(M / MATMUL_LARGE_TILE) * Math.ceil(N / MATMUL_LARGE_TILE) * batch;
+    if (k === 'large' || (k === 'auto' && bigTiles >= LARGE_MIN_WORKGROUPS)) return [MATMUL_LARGE, MATMUL_LARGE_TILE];
+    if (k === 'blocked') return [MATMUL, MATMUL_TILE];
+    return [MATMUL_TILED, MATMUL_TILED_TILE];
   }
 
   private asF32(v: View): { view: View; done: () => void } {
@@ -298,11 +376,11 @@ export class WebGPUBackend implements Backend {
     const n = numel(index.shape);
     this.checkIndices('gather', index, x.shape[dim]!);
     const out = this.make('gather', n, x.dtype);
-    const p = new Params().u(n, x.shape[dim]!).i(x.strides[dim]!).u(0);
+    const p = new Params().u(n, x.shape[dim]!).i(x.strides[dim]!).u(dtCode('gather', x.dtype));
     const [vi, vx] = [p.slot(), p.slot()];
     p.set(vi, p.view(index.shape, index.strides, index.offset));
     p.set(vx, p.view(index.shape, x.strides.map((s, d) => (d === dim ? 0 : s)), x.offset));
-    this.rt.dispatch(GATHER, p, [gpuOf(x), gpuOf(index), out.gpu, this.rt.errorWord], Runtime.groupsFor(n));
+    this.rt.dispatch(this.out16(GATHER, x.dtype), p, [gpuOf(x), gpuOf(index), out.gpu, this.rt.errorWord], Runtime.groupsFor(n));
     return out;
   }
 
@@ -331,22 +409,14 @@ export class WebGPUBackend implements Backend {
     const [vx, vy] = [p.slot(), p.slot()];
     p.set(vx, p.view(drop(x.shape), drop(x.strides), x.offset));
     p.set(vy, p.view(drop(x.shape), drop(outStrides), 0));
-    this.rt.dispatch(CUMSUM, p, [gpuOf(x), out.gpu], Runtime.groupsFor(lines));
+    this.rt.dispatch(this.out16(CUMSUM, outDtype), p, [gpuOf(x), out.gpu], Runtime.groupsFor(lines));
     return out;
   }
 
   sort(x: View, descending: boolean): { values: BackendBuffer; indices: BackendBuffer } {
-    const total = numel(x.shape);
-    const nd = x.shape.length;
-    const n = nd === 0 ? 1 : x.shape[nd - 1]!;
-    const rows = n === 0 ? 0 : total / n;
-    const values = this.make('sort', total, x.dtype);
-    const indices = this.make('sort', total, 'int32');
-    const p = new Params().u(rows, n, descending ? 1 : 0, dtCode('sort', x.dtype)).i(nd === 0 ? 1 : x.strides[nd - 1]!);
-    p.view(x.shape.slice(0, Math.max(0, nd - 1)), x.strides.slice(0, Math.max(0, nd - 1)), x.offset);
-    this.rt.dispatch(SORT, p, [gpuOf(x), values.gpu, indices.gpu], Runtime.groupsFor(total));
-    return { values, indices };
+    return sortLastAxis(this, x, descending);
   }
+
 }
 
 const mirrored = (dtype: DType, size: number) => (dtype === 'int32' || dtype === 'bool') && size <= MIRROR_MAX;

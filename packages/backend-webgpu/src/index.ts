@@ -16,9 +16,9 @@
  */
 /// <reference types="@webgpu/types" />
 import { DeviceError, registerBackend, setBackend } from '@tessera/core';
-import { WebGPUBackend } from './backend.js';
+import { WebGPUBackend, type MatmulKernel } from './backend.js';
 
-export { WebGPUBackend, WebGPUBuffer, isSoftwareDevice, type WebGPUBackendOptions } from './backend.js';
+export { WebGPUBackend, WebGPUBuffer, isSoftwareDevice, type WebGPUBackendOptions, type MatmulKernel } from './backend.js';
 
 export interface InitWebGPUOptions {
   /** Registered name (default 'webgpu'). */
@@ -27,6 +27,11 @@ export interface InitWebGPUOptions {
   priority?: number;
   /** Also make it the current backend. */
   makeDefault?: boolean;
+  /**
+   * Request the adapter's 'shader-f16' feature, so float16 tensors are stored as halves (default true). Without it
+   * (or on an adapter that lacks it) float16 throws a DTypeError on this backend.
+   */
+  float16?: boolean;
   /** Use this device as it is (its limits and features are the caller's choice). */
   device?: GPUDevice;
   /** Request the device from this adapter. */
@@ -36,8 +41,8 @@ export interface InitWebGPUOptions {
   /** Options for Dawn's `create()` in Node, e.g. ['backend=vulkan'] or ['adapter=NVIDIA']. */
   dawnOptions?: string[];
   powerPreference?: GPUPowerPreference;
-  /** Matmul kernel; default 'blocked' on software adapters (lavapipe, SwiftShader), 'tiled' on GPUs. */
-  matmul?: 'tiled' | 'blocked';
+  /** Matmul kernel; default 'blocked' on software adapters (lavapipe, SwiftShader), 'auto' (tiled or large) on GPUs. */
+  matmul?: MatmulKernel;
 }
 
 /** Dawn's GPU objects in Node; held here for the process's lifetime (collecting one while a device lives crashes). */
@@ -49,7 +54,10 @@ export function getWebGPUBackend(): WebGPUBackend | null {
   return defaultBackend;
 }
 
-/** Creates the device (requesting every limit the adapter offers) and registers the backend. Resolves to it. */
+/**
+ * Creates the device (requesting every limit the adapter offers, and 'shader-f16' where it has it) and registers
+ * the backend. Resolves to it.
+ */
 export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBackend> {
   const name = opts.name ?? 'webgpu';
   let keepAlive: unknown;
@@ -66,7 +74,8 @@ export async function initWebGPU(opts: InitWebGPUOptions = {}): Promise<WebGPUBa
             'VK_DRIVER_FILES to the lavapipe ICD json it prints; in a browser, WebGPU must be enabled.',
         );
     }
-    device = await adapter.requestDevice({ requiredLimits: adapterLimits(adapter) });
+    const wantF16 = (opts.float16 ?? true) && adapter.features.has('shader-f16');
+    device = await adapter.requestDevice({ requiredLimits: adapterLimits(adapter), requiredFeatures: wantF16 ? ['shader-f16'] : [] });
   }
   const backend = new WebGPUBackend(device, { name, keepAlive, ...(opts.matmul && { matmul: opts.matmul }) });
   registerBackend(backend, opts.priority ?? -1);

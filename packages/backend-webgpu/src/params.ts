@@ -3,13 +3,13 @@
  * (binding 0) instead of having them baked into the shader, so one compiled pipeline serves every shape, stride and
  * op of its family (lavapipe spends 0.4–4 s compiling each pipeline with LLVM).
  */
-import { DTypeError, type DType } from '@tessera/core';
+import { DTypeError, float16Bits, type DType } from '@tessera/core';
 
 const f32Scratch = new Float32Array(1);
 const u32Scratch = new Uint32Array(f32Scratch.buffer);
 
-/** dtype codes shared with the WGSL prelude. bool is stored as one u32 (0 or 1) per element. */
-export const DT = { float32: 0, int32: 1, bool: 2 } as const;
+/** dtype codes shared with the WGSL prelude. bool is stored as one u32 (0 or 1) per element, float16 as halves. */
+export const DT = { float32: 0, int32: 1, bool: 2, float16: 3 } as const;
 
 export function dtCode(op: string, dtype: DType): number {
   if (dtype === 'float64')
@@ -62,6 +62,7 @@ export class Params {
 export function wordOf(v: number, dtype: DType): number {
   if (dtype === 'bool') return v !== 0 ? 1 : 0;
   if (dtype === 'int32') return (Number.isFinite(v) ? Math.trunc(v) | 0 : 0) >>> 0;
+  if (dtype === 'float16') return float16Bits(v) * 0x10001; // the half in both halves of the word
   f32Scratch[0] = v;
   return u32Scratch[0]!;
 }

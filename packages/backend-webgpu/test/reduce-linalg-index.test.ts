@@ -53,10 +53,11 @@ describe('matmul', () => {
     await fc.assert(fc.asyncProperty(arb, ([a, c, out]) => compareOp((b, [x, y]) => b.matmul(x!, y!, 'float32'), [a, c], out, { atol: 1e-5, rtol: 1e-5 })), RUNS);
   });
 
-  it('the workgroup-tiled kernel (the default on GPUs) agrees too, across tile edges', async () => {
-    const tiled = new WebGPUBackend(gpu.device, { name: 'webgpu-tiled', matmul: 'tiled' });
+  // The GPU kernels: 64×64 tiles ('tiled') and 128×128 tiles with 8×8 per thread ('large'), across their tile edges.
+  it.each([['tiled', 70], ['large', 260]] as const)('the %s kernel (used on GPUs) agrees too, across tile edges', async (kind, side) => {
+    const tiled = new WebGPUBackend(gpu.device, { name: `webgpu-${kind}`, matmul: kind });
     const arb = fc
-      .record({ batch: fc.array(fc.integer({ min: 1, max: 2 }), { maxLength: 1 }), M: fc.integer({ min: 1, max: 70 }), K: fc.integer({ min: 0, max: 40 }), N: fc.integer({ min: 1, max: 70 }) })
+      .record({ batch: fc.array(fc.integer({ min: 1, max: 2 }), { maxLength: 1 }), M: fc.integer({ min: 1, max: side }), K: fc.integer({ min: 0, max: 40 }), N: fc.integer({ min: 1, max: side }) })
       .chain(({ batch, M, K, N }) => fc.tuple(viewOfShapeArb([...batch, M, K], { broadcast: false }), viewOfShapeArb([...batch, K, N]), fc.constant([...batch, M, N])));
     await fc.assert(
       fc.asyncProperty(arb, async ([a, c, out]) => {
@@ -65,11 +66,47 @@ describe('matmul', () => {
         const tc = { ...uc.g, buffer: tiled.upload(Float32Array.from(c.data), 'float32') };
         const got = tiled.matmul(ta, tc, 'float32');
         const want = ref.matmul(ua.r, uc.r, 'float32');
-        expectNear(await readBuf(tiled, got, out), await readBuf(ref, want, out), { atol: 1e-4, rtol: 1e-5 }, 'tiled matmul');
+        expectNear(await readBuf(tiled, got, out), await readBuf(ref, want, out), { atol: 1e-4, rtol: 1e-5 }, `${kind} matmul`);
         for (const [b, x] of [[tiled, got], [tiled, ta.buffer], [tiled, tc.buffer], [gpu, ua.g.buffer], [gpu, uc.g.buffer], [ref, want], [ref, ua.r.buffer], [ref, uc.r.buffer]] as const) b.free(x);
       }),
       { numRuns: 8 },
     );
+  });
+
+  // Whole 128×128 tiles with aligned rows take the large kernel's vec4 loads; operands stored either way round.
+  it.each([
+    ['row-major A and B', false, false],
+    ['transposed A', true, false],
+    ['transposed B', false, true],
+  ] as const)('the large kernel on whole aligned tiles: %s', async (_name, transA, transB) => {
+    const large = new WebGPUBackend(gpu.device, { name: 'webgpu-large-aligned', matmul: 'large' });
+    const [M, K, N] = [256, 48, 260];
+    const mk = (rows: number, cols: number, trans: boolean, seed: number): HostView => {
+      const data = Array.from({ length: rows * cols }, (_, i) => Math.sin(i * 0.37 + seed));
+      return trans ? { data, shape: [rows, cols], strides: [1, rows], offset: 0, dtype: 'float32' } : { data, shape: [rows, cols], strides: [cols, 1], offset: 0, dtype: 'float32' };
+    };
+    const [a, c] = [mk(M, K, transA, 1), mk(K, N, transB, 2)];
+    const [ua, uc] = [upload(a), upload(c)];
+    const ta = { ...ua.g, buffer: large.upload(Float32Array.from(a.data), 'float32') };
+    const tc = { ...uc.g, buffer: large.upload(Float32Array.from(c.data), 'float32') };
+    const got = large.matmul(ta, tc, 'float32');
+    const want = ref.matmul(ua.r, uc.r, 'float32');
+    expectNear(await readBuf(large, got, [M, N]), await readBuf(ref, want, [M, N]), { atol: 1e-4, rtol: 1e-5 }, 'large matmul');
+  });
+
+  it('the large kernel over more than 8 tile rows, with a partial last tile', async () => {
+    const large = new WebGPUBackend(gpu.device, { name: 'webgpu-large-bands', matmul: 'large' });
+    const [M, K, N] = [128 * 9 + 5, 20, 300];
+    const mk = (rows: number, cols: number, seed: number): HostView => ({
+      data: Array.from({ length: rows * cols }, (_, i) => Math.cos(i * 0.11 + seed)),
+      shape: [rows, cols],
+      strides: [cols, 1],
+      offset: 0,
+      dtype: 'float32',
+    });
+    const [ua, uc] = [upload(mk(M, K, 1)), upload(mk(K, N, 2))];
+    const got = large.matmul({ ...ua.g, buffer: large.upload(Float32Array.from(mk(M, K, 1).data), 'float32') }, { ...uc.g, buffer: large.upload(Float32Array.from(mk(K, N, 2).data), 'float32') }, 'float32');
+    expectNear(await readBuf(large, got, [M, N]), await readBuf(ref, ref.matmul(ua.r, uc.r, 'float32'), [M, N]), { atol: 1e-4, rtol: 1e-5 }, 'large matmul');
   });
 
   it('larger than one workgroup tile, and int32 operands', async () => {

@@ -6,7 +6,7 @@
  */
 import { BINARY_OPS, UNARY_OPS, type BinaryOp, type UnaryOp } from '@tessera/core';
 import type { KernelSource } from '../runtime.js';
-import { MATH, PRELUDE } from './prelude.js';
+import { loader, MATH, PRELUDE } from './prelude.js';
 
 const U = Object.fromEntries(UNARY_OPS.map((op, i) => [op, `${i}u`])) as Record<UnaryOp, string>;
 const B = Object.fromEntries(BINARY_OPS.map((op, i) => [op, `${i}u`])) as Record<BinaryOp, string>;
@@ -21,10 +21,11 @@ export const COPY: KernelSource = {
   code: `${PRELUDE}
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<u32>;
+${loader('X')}
 ${MAIN} {
   let i = tid(g, nw);
   if (i >= P[0]) { return; }
-  Y[vOff(P[4], i)] = conv(X[vOff(P[3], i)], P[1], P[2]);
+  Y[vOff(P[4], i)] = conv(ld_X(vOff(P[3], i), P[1]), P[1], P[2]);
 }`,
 };
 
@@ -46,6 +47,7 @@ export const UNARY: KernelSource = {
   code: `${PRELUDE}${MATH}
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<u32>;
+${loader('X')}
 fn unaryI(op: u32, x: i32) -> i32 {
   switch op {
     case ${U.neg}: { return -x; }
@@ -95,8 +97,8 @@ ${MAIN} {
   if (i >= P[0]) { return; }
   let op = P[1];
   let inDt = P[2];
-  let w = X[vOff(4u, i)];
-  if (inDt != F32 && isIntOp(op)) {
+  let w = ld_X(vOff(4u, i), inDt);
+  if (!isF(inDt) && isIntOp(op)) {
     Y[i] = fromI(unaryI(op, toI(w, inDt)), P[3]);
   } else {
     Y[i] = fromF(unaryF(op, toF(w, inDt)), P[3]);
@@ -111,6 +113,8 @@ export const BINARY: KernelSource = {
 @group(0) @binding(1) var<storage, read> A: array<u32>;
 @group(0) @binding(2) var<storage, read> Bv: array<u32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<u32>;
+${loader('A')}
+${loader('Bv')}
 fn b2f(c: bool) -> f32 { return select(0.0, 1.0, c); }
 fn b2i(c: bool) -> i32 { return select(0, 1, c); }
 fn binaryF(op: u32, a: f32, b: f32) -> f32 {
@@ -158,9 +162,9 @@ ${MAIN} {
   if (i >= P[0]) { return; }
   let op = P[1];
   let inDt = P[2];
-  let wa = A[vOff(P[4], i)];
-  let wb = Bv[vOff(P[5], i)];
-  if (inDt != F32 && op != ${B.div}) {
+  let wa = ld_A(vOff(P[4], i), inDt);
+  let wb = ld_Bv(vOff(P[5], i), inDt);
+  if (!isF(inDt) && op != ${B.div}) {
     Y[i] = fromI(binaryI(op, toI(wa, inDt), toI(wb, inDt)), P[3]);
   } else {
     Y[i] = fromF(binaryF(op, toF(wa, inDt), toF(wb, inDt)), P[3]);
@@ -168,7 +172,7 @@ ${MAIN} {
 }`,
 };
 
-/** P: n, viewCond, viewA, viewB. a and b already have the output dtype, so words are copied. */
+/** P: n, viewCond, viewA, viewB, dt. a and b already have the output dtype, so words are copied. */
 export const WHERE: KernelSource = {
   name: 'where',
   code: `${PRELUDE}
@@ -176,11 +180,13 @@ export const WHERE: KernelSource = {
 @group(0) @binding(2) var<storage, read> A: array<u32>;
 @group(0) @binding(3) var<storage, read> Bv: array<u32>;
 @group(0) @binding(4) var<storage, read_write> Y: array<u32>;
+${loader('A')}
+${loader('Bv')}
 ${MAIN} {
   let i = tid(g, nw);
   if (i >= P[0]) { return; }
   let c = C[vOff(P[1], i)] != 0u;
-  Y[i] = select(Bv[vOff(P[3], i)], A[vOff(P[2], i)], c);
+  if (c) { Y[i] = ld_A(vOff(P[2], i), P[4]); } else { Y[i] = ld_Bv(vOff(P[3], i), P[4]); }
 }`,
 };
 

@@ -1,7 +1,6 @@
 /**
- * Fused kernels: softmax / logSoftmax and layerNorm / rmsNorm (a workgroup of 64 per row with shared-memory
- * reductions), and attention forward (a workgroup per query row, keys in chunks of 64 with an online softmax, so
- * the L×S score matrix never exists in memory).
+ * Fused kernels: softmax / logSoftmax and layerNorm / rmsNorm, a workgroup of 64 per row with shared-memory
+ * reductions. Attention is in attention.ts.
  */
 import type { KernelSource } from '../runtime.js';
 import { PRELUDE } from './prelude.js';
@@ -104,83 +103,6 @@ ${ROW_MAIN} {
     if (P[3] == 1u) { y = y * W[pi(7u) + i32(j) * pi(8u)]; }
     if (P[4] == 1u) { y = y + Bs[pi(9u) + i32(j) * pi(10u)]; }
     Y[o + j] = y;
-  }
-}`,
-};
-
-/**
- * softmax(q·kᵀ·scale + mask)·v for one query row per workgroup. Lane t scores key s0+t of each 64-key chunk, then
- * every lane folds the chunk into the running max / sum and its own output columns (dvBase + t + 64c, c < 4).
- * P: B, H, L, S, D, Dv, dvBase, hasMask, causal, scale, then 4 strides + offset each for q, k, v, mask
- * (q at 10, k at 15, v at 20, mask at 25).
- */
-export const ATTENTION: KernelSource = {
-  name: 'attention',
-  code: `${PRELUDE}
-@group(0) @binding(1) var<storage, read> Q: array<f32>;
-@group(0) @binding(2) var<storage, read> Kt: array<f32>;
-@group(0) @binding(3) var<storage, read> V: array<f32>;
-@group(0) @binding(4) var<storage, read> Mk: array<f32>;
-@group(0) @binding(5) var<storage, read_write> O: array<f32>;
-var<workgroup> sc: array<f32, 64>;
-fn at4(k: u32, b: u32, h: u32, r: u32) -> i32 {
-  return pi(k + 4u) + i32(b) * pi(k) + i32(h) * pi(k + 1u) + i32(r) * pi(k + 2u);
-}
-${ROW_MAIN} {
-  let B = P[0];
-  let H = P[1];
-  let L = P[2];
-  let S = P[3];
-  let D = P[4];
-  let Dv = P[5];
-  let row = wid.x + wid.y * nw.x;
-  let live = row < B * H * L;
-  let l = row % L;
-  let h = (row / L) % H;
-  let b = row / (L * H);
-  let scale = pf(9u);
-  let qBase = at4(10u, b, h, l);
-  var m = -inf();
-  var sum = 0.0;
-  var acc = vec4f(0.0);
-  for (var s0 = 0u; s0 < S; s0 += 64u) {
-    let s = s0 + lid;
-    var score = -inf();
-    if (live && s < S && !(P[8] == 1u && s > l)) {
-      let kBase = at4(15u, b, h, s);
-      var dot = 0.0;
-      for (var d = 0u; d < D; d++) { dot += Q[qBase + i32(d) * pi(13u)] * Kt[kBase + i32(d) * pi(18u)]; }
-      score = dot * scale;
-      if (P[7] == 1u) { score += Mk[at4(25u, b, h, l) + i32(s) * pi(28u)]; }
-    }
-    workgroupBarrier();
-    sc[lid] = score;
-    workgroupBarrier();
-    let cnt = min(64u, S - s0);
-    var cm = -inf();
-    for (var t = 0u; t < cnt; t++) { cm = max(cm, sc[t]); }
-    let nm = max(m, cm);
-    if (!(nm == -inf())) {
-      let corr = exp(m - nm);
-      sum = sum * corr;
-      acc = acc * corr;
-      for (var t = 0u; t < cnt; t++) {
-        let p = exp(sc[t] - nm);
-        if (p == 0.0) { continue; }
-        sum += p;
-        let vBase = at4(20u, b, h, s0 + t);
-        for (var c = 0u; c < 4u; c++) {
-          let col = P[6] + lid + 64u * c;
-          if (col < Dv) { acc[c] += p * V[vBase + i32(col) * pi(23u)]; }
-        }
-      }
-      m = nm;
-    }
-  }
-  if (!live) { return; }
-  for (var c = 0u; c < 4u; c++) {
-    let col = P[6] + lid + 64u * c;
-    if (col < Dv) { O[row * Dv + col] = acc[c] / sum; }
   }
 }`,
 };

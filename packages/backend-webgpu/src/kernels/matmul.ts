@@ -16,6 +16,7 @@ export const MATMUL_TILE = 32;
 /** P: M, K, N, outDt, sam, sak, sbk, sbn, batchBase, batchViewA, batchViewB. Inputs are f32. */
 export const MATMUL: KernelSource = {
   name: 'matmul',
+  readOnlyInputs: true,
   code: `${PRELUDE}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -76,6 +77,7 @@ export const MATMUL_TILED_TILE = 64;
 /** Same parameters as MATMUL; grid [ceil(N/64), ceil(M/64), batches]. */
 export const MATMUL_TILED: KernelSource = {
   name: 'matmul_tiled',
+  readOnlyInputs: true,
   code: `${PRELUDE}
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;

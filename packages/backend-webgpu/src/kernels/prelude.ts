@@ -1,7 +1,10 @@
 /**
- * WGSL shared by the kernels: the parameter block, strided view offsets, dtype conversions (every dtype is one
- * 32-bit word: f32, i32, or bool as u32 0/1) and float32 math with JavaScript's semantics (NaN, ±inf, pow's edge
- * cases, round half to even).
+ * WGSL shared by the kernels: the parameter block, strided view offsets, dtype conversions (every dtype but float16
+ * is one 32-bit word: f32, i32, or bool as u32 0/1; float16 packs two halves per word) and float32 math with
+ * JavaScript's semantics (NaN, ±inf, pow's edge cases, round half to even).
+ *
+ * A float16 element is read with a per-binding loader (`loader('X')` → `ld_X(i, dt)`) that widens it to an f32
+ * word, so past the load float16 behaves as F32 (`isF`); writing halves needs a kernel variant (kernels/half.ts).
  *
  * NaN tests look at the bits and `!=` is written as `!(a == b)`, so the result does not depend on how a driver
  * compiles unordered comparisons. inf and NaN come from private variables: a WGSL constant expression that
@@ -13,6 +16,8 @@ export const PRELUDE = /* wgsl */ `
 @group(0) @binding(0) var<storage, read> P: array<u32>;
 const F32 = 0u;
 const I32 = 1u;
+const F16 = 3u;
+fn isF(dt: u32) -> bool { return dt == F32 || dt == F16; }
 var<private> INF_BITS: u32 = 0x7f800000u;
 var<private> NAN_BITS: u32 = 0x7fc00000u;
 fn inf() -> f32 { return bitcast<f32>(INF_BITS); }
@@ -49,30 +54,55 @@ fn f2i(x: f32) -> i32 {
   return bitcast<i32>(select(m, 0u - m, x < 0.0));
 }
 fn toF(w: u32, dt: u32) -> f32 {
-  if (dt == F32) { return bitcast<f32>(w); }
+  if (isF(dt)) { return bitcast<f32>(w); }
   if (dt == I32) { return f32(bitcast<i32>(w)); }
   return f32(w);
 }
 fn toI(w: u32, dt: u32) -> i32 {
-  if (dt == F32) { return f2i(bitcast<f32>(w)); }
+  if (isF(dt)) { return f2i(bitcast<f32>(w)); }
   return bitcast<i32>(w);
 }
 fn fromF(v: f32, dt: u32) -> u32 {
-  if (dt == F32) { return bitcast<u32>(v); }
+  if (isF(dt)) { return bitcast<u32>(v); }
   if (dt == I32) { return bitcast<u32>(f2i(v)); }
   return select(0u, 1u, nonzero(v));
 }
 fn fromI(v: i32, dt: u32) -> u32 {
-  if (dt == F32) { return bitcast<u32>(f32(v)); }
+  if (isF(dt)) { return bitcast<u32>(f32(v)); }
   if (dt == I32) { return bitcast<u32>(v); }
   return select(0u, 1u, v != 0);
 }
 fn conv(w: u32, inDt: u32, outDt: u32) -> u32 {
   if (inDt == outDt) { return w; }
-  if (inDt == F32) { return fromF(bitcast<f32>(w), outDt); }
+  if (isF(inDt)) { return fromF(bitcast<f32>(w), outDt); }
   return fromI(toI(w, inDt), outDt);
 }
+// The half nearest to x (ties to even) as 16 bits, in integer arithmetic: overflow → ±inf, subnormal halves kept.
+fn halfBits(x: f32) -> u32 {
+  let b = bitcast<u32>(x);
+  let sign = (b >> 16u) & 0x8000u;
+  let a = b & 0x7fffffffu;
+  if (a > 0x7f800000u) { return sign | 0x7e00u; }
+  if (a >= 0x477ff000u) { return sign | 0x7c00u; }
+  if (a >= 0x38800000u) {
+    let r = a - 0x38000000u;
+    return sign | ((r + 0xfffu + ((r >> 13u) & 1u)) >> 13u);
+  }
+  if (a < 0x33000000u) { return sign; }
+  let m = (a & 0x7fffffu) | 0x800000u;
+  let shift = 126u - (a >> 23u);
+  return sign | ((m + (1u << (shift - 1u)) - 1u + ((m >> shift) & 1u)) >> shift);
+}
 `;
+
+/** A loader for data binding NAME (`array<u32>`): element i as a word, with float16 widened to an f32 word. */
+export function loader(name: string): string {
+  return /* wgsl */ `
+fn ld_${name}(i: u32, dt: u32) -> u32 {
+  if (dt == F16) { return bitcast<u32>(unpack2x16float(${name}[i >> 1u])[i & 1u]); }
+  return ${name}[i];
+}`;
+}
 
 /** Float32 math used by the elementwise and fused kernels. */
 export const MATH = /* wgsl */ `

@@ -5,7 +5,7 @@
  * arg* compare values as f32 and keep the first occurrence, with NaN counting as the extreme, like the reference.
  */
 import type { KernelSource } from '../runtime.js';
-import { PRELUDE } from './prelude.js';
+import { loader, PRELUDE } from './prelude.js';
 
 export const REDUCE_OPS = { sum: 0, prod: 1, max: 2, min: 3, argmax: 4, argmin: 5 } as const;
 
@@ -15,11 +15,12 @@ export const REDUCE: KernelSource = {
   code: `${PRELUDE}
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<u32>;
+${loader('X')}
 var<workgroup> sf: array<f32, 64>;
 var<workgroup> si: array<i32, 64>;
 struct Acc { f: f32, i: i32 }
 
-fn intMode(op: u32, inDt: u32) -> bool { return inDt != F32 && op < 4u; }
+fn intMode(op: u32, inDt: u32) -> bool { return !isF(inDt) && op < 4u; }
 fn initAcc(op: u32, isInt: bool) -> Acc {
   if (op == 1u) { return Acc(1.0, 1); }
   if (op == 2u || op == 4u) { return Acc(-inf(), select(-1, -2147483647 - 1, isInt)); }
@@ -51,7 +52,7 @@ fn combine(op: u32, isInt: bool, a: Acc, b: Acc) -> Acc {
   return Acc(min(a.f, b.f), 0);
 }
 fn element(op: u32, isInt: bool, base: u32, j: u32) -> Acc {
-  let w = X[base + vOff(P[7], j)];
+  let w = ld_X(base + vOff(P[7], j), P[3]);
   if (isInt) { return Acc(0.0, toI(w, P[3])); }
   return Acc(toF(w, P[3]), i32(j));
 }
