@@ -82,7 +82,9 @@ function selectCases(groups: Record<string, BenchCase[]>, list: string | undefin
 }
 
 /** Loads our backends; returns why each is unavailable (null when it is registered). */
-async function loadTessera(backend: 'cpu' | 'webgpu'): Promise<{ cpu: string | null; webgpu: string | null; setCpuThreads?: (n: number) => void }> {
+async function loadTessera(
+  backend: 'cpu' | 'webgpu',
+): Promise<{ cpu: string | null; webgpu: string | null; setCpuThreads?: (n: number) => void; adapter?: string }> {
   let cpu: string | null = null;
   let setCpuThreads: ((n: number) => void) | undefined;
   try {
@@ -92,17 +94,19 @@ async function loadTessera(backend: 'cpu' | 'webgpu'): Promise<{ cpu: string | n
     cpu = `@tessera/backend-cpu not loaded (${firstLine(e)})`;
   }
   let webgpu: string | null = 'not requested (--backend webgpu)';
+  let adapter: string | undefined;
   if (backend === 'webgpu') {
     try {
       useLavapipe();
       const { initWebGPU } = await import('@tessera/backend-webgpu');
-      await initWebGPU();
+      const info = (await initWebGPU()).device.adapterInfo;
+      adapter = info ? [info.description || info.device, info.vendor, info.architecture].filter(Boolean).join(', ') : undefined;
       webgpu = null;
     } catch (e) {
       webgpu = `@tessera/backend-webgpu unavailable (${firstLine(e)})`;
     }
   }
-  return { cpu: cpu ?? (listBackends().includes('cpu') ? null : "backend 'cpu' is not registered"), webgpu, setCpuThreads };
+  return { cpu: cpu ?? (listBackends().includes('cpu') ? null : "backend 'cpu' is not registered"), webgpu, setCpuThreads, adapter };
 }
 
 function contendersFor(backend: 'cpu' | 'webgpu', t: Awaited<ReturnType<typeof loadTessera>>): Contender[] {
@@ -112,10 +116,10 @@ function contendersFor(backend: 'cpu' | 'webgpu', t: Awaited<ReturnType<typeof l
   });
   if (backend === 'webgpu') {
     return [
-      tesseraContender('webgpu', () => t.webgpu, { about: `Tessera, backend-webgpu through Dawn (the webgpu package) on ${useLavapipe()}, in this process` }),
+      tesseraContender('webgpu', () => t.webgpu, { about: `Tessera, backend-webgpu through Dawn (the webgpu package) on ${t.adapter ?? useLavapipe()}, in this process` }),
       cpu,
       peerContender('tfjs-webgpu', Infinity),
-      pytorchContender(),
+      pytorchContender(true),
     ];
   }
   return [

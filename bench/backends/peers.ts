@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import type { BenchCase, Contender, Outcome, SamplePlan } from '../harness.js';
 import { RESULT_MARKER } from '../peers/peer.js';
 
-const ENTRY = fileURLToPath(new URL('../peers/main.ts', import.meta.url));
+// A bundled bench (scripts/gpu/make-kit.sh, for a machine with no tsx) names its bundled peer entry instead.
+const BUNDLED_ENTRY = process.env.TESSERA_BENCH_PEER_ENTRY;
+const ENTRY = BUNDLED_ENTRY ?? fileURLToPath(new URL('../peers/main.ts', import.meta.url));
 const CHILD_TIMEOUT_MS = 8 * 60_000;
 
 interface ChildAnswer {
@@ -18,7 +20,7 @@ interface ChildAnswer {
 
 function runChild(job: object): Promise<ChildAnswer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), ENTRY], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, BUNDLED_ENTRY ? [ENTRY] : ['--import', import.meta.resolve('tsx'), ENTRY], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);

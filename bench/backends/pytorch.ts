@@ -13,6 +13,8 @@ const SCRIPT = fileURLToPath(new URL('./pytorch_bench.py', import.meta.url));
 
 interface PyResult {
   version: string;
+  /** 'CPU', or the CUDA device's name when the webgpu set found a GPU. */
+  device?: string;
   blas: string;
   samples: Record<string, number[] | null>;
 }
@@ -27,14 +29,15 @@ function runPython(input: string): Promise<PyResult> {
   });
 }
 
-export function pytorchContender(): Contender {
+/** `gpu`: the webgpu set, where PyTorch runs on CUDA if it sees a GPU (else on the CPU, as in the cpu set). */
+export function pytorchContender(gpu = false): Contender {
   let result: PyResult | undefined;
   return {
     name: 'pytorch',
     async setup(cases: readonly BenchCase[], plan: SamplePlan) {
       if (!existsSync(PYTHON)) return `${PYTHON} not found`;
       try {
-        result = await runPython(JSON.stringify({ cases, plan }));
+        result = await runPython(JSON.stringify({ cases, plan, device: gpu ? 'auto' : 'cpu' }));
         return null;
       } catch (e) {
         return `PyTorch unavailable: ${(e as Error).message}`;
@@ -45,9 +48,12 @@ export function pytorchContender(): Contender {
       return samples ? { samples } : { skip: 'not implemented for PyTorch' };
     },
     describe: () =>
-      result
-        ? `pytorch: PyTorch ${result.version} (CPU; BLAS loaded: ${result.blas}), torch.set_num_threads per row, one interop thread, via ${PYTHON}; ` +
-          'attention written out as softmax(q·kᵀ/√D + mask)·v (1.13 has no fused SDPA)'
-        : 'pytorch: n/a',
+      !result
+        ? 'pytorch: n/a'
+        : result.device && result.device !== 'CPU'
+          ? `pytorch: PyTorch ${result.version} on CUDA (${result.device}), eager, TF32 off, synchronized after every run, via ${PYTHON}; ` +
+            'attention written out as softmax(q·kᵀ/√D + mask)·v, as in the cpu set'
+          : `pytorch: PyTorch ${result.version} (CPU; BLAS loaded: ${result.blas}), torch.set_num_threads per row, one interop thread, via ${PYTHON}; ` +
+            'attention written out as softmax(q·kᵀ/√D + mask)·v (1.13 has no fused SDPA)',
   };
 }

@@ -1,6 +1,7 @@
-"""Times the benchmark cases with PyTorch. Reads {cases, plan} as JSON on stdin, writes
-{version, samples: {case id: [ms per run] or null}} as JSON on stdout. Mirrors bench/backends/tessera.ts:
-each case runs with torch.set_num_threads(case["threads"])."""
+"""Times the benchmark cases with PyTorch. Reads {cases, plan, device} as JSON on stdin, writes
+{version, device, samples: {case id: [ms per run] or null}} as JSON on stdout. Mirrors bench/backends/tessera.ts:
+each case runs with torch.set_num_threads(case["threads"]). device "auto" (the webgpu set) uses CUDA when PyTorch
+sees a GPU, with TF32 off so f32 matmul is true f32, and waits for the GPU after every run."""
 import json
 import math
 import sys
@@ -46,18 +47,18 @@ class TinyGPT(nn.Module):
         self.head = nn.Linear(d, p["vocab"], bias=False)
 
     def forward(self, ids, mask):
-        h = self.tok_emb(ids) + self.pos_emb(torch.arange(ids.shape[1]))
+        h = self.tok_emb(ids) + self.pos_emb(torch.arange(ids.shape[1], device=ids.device))
         for block in self.blocks:
             h = block(h, mask)
         return self.head(self.ln_f(h))
 
 
-def causal(S, on):
-    return torch.triu(torch.ones(S, S, dtype=torch.bool), 1) if on else None
+def causal(S, on, dev):
+    return torch.triu(torch.ones(S, S, dtype=torch.bool), 1).to(dev) if on else None
 
 
-def prepare(kind, p, gen):
-    randn = lambda *shape: torch.randn(*shape, generator=gen)
+def prepare(kind, p, gen, dev):
+    randn = lambda *shape: torch.randn(*shape, generator=gen).to(dev)
     if kind == "matmul":
         a, b = randn(p["n"], p["n"]), randn(p["n"], p["n"])
         return lambda: torch.matmul(a, b)
@@ -67,23 +68,23 @@ def prepare(kind, p, gen):
     shape = (p.get("B"), p.get("H"), p.get("S"), p.get("D"))
     if kind == "attention":
         q, k, v = randn(*shape), randn(*shape), randn(*shape)
-        mask = causal(p["S"], p["causal"])
+        mask = causal(p["S"], p["causal"], dev)
         return lambda: attention(q, k, v, mask)
     if kind == "attentionTrain":
         q, k, v = (randn(*shape).requires_grad_() for _ in range(3))
-        d_out, mask = randn(*shape), causal(p["S"], p["causal"])
+        d_out, mask = randn(*shape), causal(p["S"], p["causal"], dev)
         return lambda: torch.autograd.grad(attention(q, k, v, mask), (q, k, v), d_out)
     if kind == "gptStep":
         torch.manual_seed(1)
-        model = TinyGPT(p)
+        model = TinyGPT(p).to(dev)
         count = sum(t.numel() for t in model.parameters())
         expected = p.get("expectedParameters")
         if expected is not None and count != expected:
             raise ValueError(f"tiny GPT has {count} parameters, expected {expected}")
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        x = torch.randint(0, p["vocab"], (p["batch"], p["context"]), generator=gen)
-        y = torch.randint(0, p["vocab"], (p["batch"], p["context"]), generator=gen)
-        mask = causal(p["context"], True)
+        x = torch.randint(0, p["vocab"], (p["batch"], p["context"]), generator=gen).to(dev)
+        y = torch.randint(0, p["vocab"], (p["batch"], p["context"]), generator=gen).to(dev)
+        mask = causal(p["context"], True, dev)
 
         def step():
             loss = F.cross_entropy(model(x, mask).view(-1, p["vocab"]), y.view(-1))
@@ -119,14 +120,32 @@ def time_case(fn, plan):
 def main():
     spec = json.load(sys.stdin)
     torch.set_num_interop_threads(1)
+    cuda = spec.get("device") == "auto" and torch.cuda.is_available()
+    dev = torch.device("cuda" if cuda else "cpu")
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     gen = torch.Generator().manual_seed(1)
     out = {}
     for c in spec["cases"]:
         torch.set_num_threads(c["threads"])
         with torch.no_grad() if c["kind"] in ("matmul", "fma", "attention") else torch.enable_grad():
-            fn = prepare(c["kind"], c["params"], gen)
+            fn = prepare(c["kind"], c["params"], gen, dev)
+            if fn is not None and cuda:
+                fn = synchronized(fn)
             out[c["id"]] = None if fn is None else time_case(fn, {**spec["plan"], **c.get("plan", {})})
-    json.dump({"version": torch.__version__, "blas": blas_library(), "samples": out}, sys.stdout)
+    name = torch.cuda.get_device_name(0) if cuda else "CPU"
+    json.dump({"version": torch.__version__, "device": name, "blas": blas_library(), "samples": out}, sys.stdout)
+
+
+def synchronized(fn):
+    """A run on the GPU ends when its kernels have finished, not when they are queued."""
+
+    def run():
+        fn()
+        torch.cuda.synchronize()
+
+    return run
 
 
 def blas_library():

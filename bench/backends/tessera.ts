@@ -10,9 +10,16 @@ import { TINY_GPT, tinyGptParameterCount } from '../cases/gpt.js';
 import { prepareMqarStep } from '../cases/mqar.js';
 import { TinyGPT } from '../models/tiny-gpt.js';
 
-/** Waits until t's values exist by reading one element, so queued (GPU) work is counted without a big copy. */
+/**
+ * Waits until t's values exist by reading one element, so queued (GPU) work is counted without a big copy. The
+ * probe views are disposed at once: a dropped view keeps t's buffer alive until a GC, and every run would then get
+ * fresh heap pages whose first-touch faults get timed (5× on the cpu backend's a*b+c).
+ */
 async function settle(t: Tensor): Promise<void> {
-  if (t.numel() > 0) await t.reshape([-1]).narrow(0, 0, 1).data();
+  if (t.numel() === 0) return;
+  const probe = scope(() => t.reshape([-1]).narrow(0, 0, 1));
+  await probe.data();
+  probe.dispose();
 }
 
 /** A runner whose inputs live outside the per-run scope, so each run frees only its own temporaries. */

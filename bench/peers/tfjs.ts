@@ -29,7 +29,9 @@ async function loadBackend(tf: Tf, backend: TfjsBackend): Promise<string> {
 export async function tfjsPeer(backend: TfjsBackend): Promise<Peer> {
   // The umbrella package: tfjs-core's Node bundle registers no gradients, @tensorflow/tfjs's does. Backends register
   // into tfjs's global engine and kernel registry, which every copy of tfjs-core shares.
-  const tf: Tf = (await import('@tensorflow/tfjs')) as unknown as Tf;
+  // A bundled bench (scripts/gpu/make-kit.sh) sees the CommonJS package as { default: exports }.
+  const mod = (await import('@tensorflow/tfjs')) as unknown as { setBackend?: unknown; default?: Tf };
+  const tf: Tf = (mod.setBackend ? mod : mod.default!) as Tf;
   const detail = await loadBackend(tf, backend);
   const input = (shape: number[], seed: number) => tf.tensor(normalFloats(shape.reduce((a, b) => a * b, 1), seed), shape, 'float32');
   /** wasm and cpu kernels run when called; webgpu queues them, so one value is read back to wait for the result. */
