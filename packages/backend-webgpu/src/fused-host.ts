@@ -1,10 +1,14 @@
-/** Host side of the fused kernels: parameter blocks and dispatch for softmax and layerNorm/rmsNorm; attention is in attention-host.ts. */
-import type { BackendBuffer, FusedKernels, View } from '@tessera/core';
+/**
+ * Host side of the fused kernels: parameter blocks and dispatch for softmax, layerNorm/rmsNorm and their backward,
+ * and the activation backward; attention is in attention-host.ts.
+ */
+import type { ActivationKind, BackendBuffer, FusedKernels, NormBackwardWants, View } from '@tessera/core';
 import { attentionBackward, attentionForward } from './attention-host.js';
 import type { WebGPUBackend, WebGPUBuffer } from './backend.js';
 import { NORM, SOFTMAX } from './kernels/fused.js';
+import { ACTIVATION_BACKWARD, ACTIVATION_CODE, NORM_BACKWARD } from './kernels/fused-backward.js';
 import { halfVariant } from './kernels/half.js';
-import { numel, Params } from './params.js';
+import { contiguousStrides, numel, Params } from './params.js';
 
 const gpu = (v: View) => (v.buffer as WebGPUBuffer).gpu;
 /** Bindings (of those named) whose views are float16: the float16 variant reads them as halves. */
@@ -47,6 +51,41 @@ export function makeFused(backend: WebGPUBackend): FusedKernels {
       return norm('rmsNorm', x, weight, null, eps, false);
     },
 
+    activationBackward(x: View, gradOut: View, kind: ActivationKind): BackendBuffer {
+      float32Only('activationBackward', x, gradOut);
+      const n = numel(x.shape);
+      const out = backend.make('activationBackward', n, 'float32');
+      const p = new Params().u(n, ACTIVATION_CODE[kind]);
+      const [xv, gv] = [p.slot(), p.slot()];
+      p.set(xv, p.view(x.shape, x.strides, x.offset));
+      p.set(gv, p.view(gradOut.shape, gradOut.strides, gradOut.offset));
+      rt.dispatch(ACTIVATION_BACKWARD, p, [gpu(x), gpu(gradOut), out.gpu], Math.ceil(n / 64));
+      return out;
+    },
+
+    normBackward(x: View, weight: View | null, gradOut: View, eps: number, center: boolean, wants: NormBackwardWants) {
+      float32Only('normBackward', x, gradOut, weight);
+      const p = new Params();
+      const r = rowsOf(p, x);
+      const size = r.rows * r.n;
+      const dx = backend.make('normBackward', size, 'float32');
+      const gx = wants.weight ? backend.make('normBackward', size, 'float32') : null;
+      const gLast = gradOut.shape.length === 0 ? 1 : gradOut.strides.at(-1)!;
+      p.u(r.rows, r.n, center ? 1 : 0, weight ? 1 : 0, gx ? 1 : 0).f(eps).i(r.lastStride, gLast);
+      p.i(weight?.offset ?? 0, weight?.strides[0] ?? 0);
+      const [xv, gv] = [p.slot(), p.slot()];
+      p.set(xv, r.push());
+      p.set(gv, rowsOf(p, gradOut).push());
+      // Absent operands are bound to the error word (never touched): binding one chunk twice would force a copy.
+      rt.dispatch(NORM_BACKWARD, p, [gpu(x), weight ? gpu(weight) : rt.errorWord, gpu(gradOut), dx.gpu, gx ? gx.gpu : rt.errorWord], r.rows);
+      const lead = x.shape.slice(0, -1).map((_, i) => i);
+      /** Σ over the leading axes of a [..., n] view, as a new [n] buffer. */
+      const columnSum = (v: View) => (lead.length ? backend.reduce('sum', v, lead, 'float32') : backend.copy(v, 'float32'));
+      const dweight = gx ? columnSum({ buffer: gx, shape: x.shape, strides: contiguousStrides(x.shape), offset: 0, dtype: 'float32' }) : null;
+      if (gx) backend.free(gx);
+      return { dx, dweight, dbias: wants.bias ? columnSum(gradOut) : null };
+    },
+
     attention(q: View, k: View, v: View, mask: View | null, isCausal: boolean, scale: number): BackendBuffer {
       return attentionForward(backend, q, k, v, mask, isCausal, scale);
     },
@@ -55,6 +94,11 @@ export function makeFused(backend: WebGPUBackend): FusedKernels {
       return attentionBackward(backend, q, k, v, mask, isCausal, scale, out, gradOut);
     },
   };
+
+  function float32Only(op: string, ...vs: (View | null)[]): void {
+    if (vs.some((v) => v && v.dtype !== 'float32'))
+      throw new Error(`webgpu backend: ${op} expects float32 views (core keeps float16 on the composed path), got ${vs.map((v) => v?.dtype ?? 'none').join(', ')}`);
+  }
 
   function norm(op: string, x: View, w: View | null, b: View | null, eps: number, center: boolean): BackendBuffer {
     const p = new Params();

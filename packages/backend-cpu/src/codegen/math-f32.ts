@@ -226,3 +226,33 @@ export function sinCosF32(v: Ssa, x: Local, cos: boolean): Local {
   });
   return out;
 }
+
+// ---- activation derivatives (the fused activationBackward multiplies these by the output gradient) ----------
+
+/** gelu'(x) = Φ(x) + x·φ(x), Φ from erf/erfc as in geluF32. */
+export function geluGradF32(v: Ssa, x: Local): Local {
+  const { erf, erfc } = erfParts(v, v.op('f32x4.mul', v.op('f32x4.abs', x), v.f32x4(Math.SQRT1_2)));
+  const phi2 = v.sel(v.op('f32x4.add', erf, v.f32x4(1)), erfc, v.op('f32x4.ge', x, v.f32x4(0)));
+  const pdf = v.op('f32x4.mul', expF32(v, v.op('f32x4.mul', v.op('f32x4.mul', x, x), v.f32x4(-0.5))), v.f32x4(1 / Math.sqrt(2 * Math.PI)));
+  return v.op('f32x4.add', v.op('f32x4.mul', phi2, v.f32x4(0.5)), v.op('f32x4.mul', x, pdf));
+}
+
+/**
+ * d/dx of ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³): with s = σ(2u) = ½(1 + tanh u) (so 1 − tanh²u = 4s(1 − s)),
+ * s + 2x·s(1 − s)·u′, u′ = √(2/π)(1 + 3·0.044715x²).
+ */
+export function geluTanhGradF32(v: Ssa, x: Local): Local {
+  const c = Math.sqrt(2 / Math.PI);
+  const x2 = v.op('f32x4.mul', x, x);
+  const u2 = v.op('f32x4.mul', v.op('f32x4.mul', x, v.op('f32x4.add', v.op('f32x4.mul', x2, v.f32x4(0.044715)), v.f32x4(1))), v.f32x4(2 * c));
+  const s = sigmoidF32(v, u2);
+  const du2 = v.op('f32x4.add', v.op('f32x4.mul', x2, v.f32x4(2 * c * 3 * 0.044715)), v.f32x4(2 * c));
+  const ds = v.op('f32x4.mul', v.op('f32x4.mul', s, v.op('f32x4.sub', v.f32x4(1), s)), du2);
+  return v.op('f32x4.add', s, v.op('f32x4.mul', x, ds));
+}
+
+/** silu'(x) = σ(x)·(1 + x·(1 − σ(x))). */
+export function siluGradF32(v: Ssa, x: Local): Local {
+  const s = sigmoidF32(v, x);
+  return v.op('f32x4.mul', s, v.op('f32x4.add', v.f32x4(1), v.op('f32x4.mul', x, v.op('f32x4.sub', v.f32x4(1), s))));
+}

@@ -13,7 +13,9 @@ import type { Ssa } from './ssa.js';
 
 /** `pow^e`: x^e for a constant exponent from POW_CONSTANTS (float32; see powConstant). */
 export type PowConstantOp = `pow^${number}`;
-export type ElementOp = UnaryOp | BinaryOp | 'copy' | PowConstantOp;
+/** Fused activation backward, binary over (x, gradOut): gradOut·act'(x). */
+export type ActivationGradOp = 'geluGrad' | 'geluTanhGrad' | 'siluGrad';
+export type ElementOp = UnaryOp | BinaryOp | 'copy' | PowConstantOp | ActivationGradOp;
 
 /** Exponents with a float32 kernel that needs no host call: small integers and ±½. */
 export const POW_CONSTANTS: ReadonlySet<number> = new Set([2, 3, 4, -1, -2, -3, -4, 0.5, -0.5]);
@@ -79,6 +81,20 @@ const F32_MATH: Partial<Record<UnaryOp, VecFn>> = {
   erf: M.erfF32, gelu: M.geluF32, geluTanh: M.geluTanhF32, silu: M.siluF32,
   sin: (v, x) => M.sinCosF32(v, x, false), cos: (v, x) => M.sinCosF32(v, x, true),
 };
+
+const F32_ACT_GRAD: Record<ActivationGradOp, VecFn> = { geluGrad: M.geluGradF32, geluTanhGrad: M.geluTanhGradF32, siluGrad: M.siluGradF32 };
+
+/** gradOut·act'(x) from the derivative's vector form; the scalar form runs it on splats and takes lane 0. */
+function activationGrad(vec: VecFn): OpImpl {
+  const run = (v: Ssa, x: Local, g: Local) => v.op('f32x4.mul', vec(v, x), g);
+  return {
+    result: 'f32',
+    vector: (v, [x, g]) => run(v, x!, g!),
+    scalar: (v, [x, g]) => {
+      v.f.get(run(v, v.opT('v128', 'f32x4.splat', x!), v.opT('v128', 'f32x4.splat', g!))).lane('f32x4.extract_lane', 0);
+    },
+  };
+}
 
 /** A float unary op from its vector form; the scalar form splats, runs the vector code and takes lane 0. */
 function viaVector(vec: VecFn): OpImpl {
@@ -173,6 +189,8 @@ function floatImpl(op: ElementOp, t: 'f32' | 'f64'): OpImpl | undefined {
     if (op.startsWith('pow^')) return powConstant(Number(op.slice(4)));
     const vec = F32_MATH[op as UnaryOp];
     if (vec) return viaVector(vec);
+    const grad = F32_ACT_GRAD[op as ActivationGradOp];
+    if (grad) return activationGrad(grad);
     if (op === 'pow')
       return {
         result: 'f32',
@@ -199,9 +217,53 @@ function float64Math(op: ElementOp): OpImpl | undefined {
     f.get(e).f64(1).get(e).op('f64.add', 'f64.div');
     f.get(x).f64(0).op('f64.ge', 'select');
   };
+  /** Pushes the f64 host-math call's result of a local, stored in a new local. */
+  const call = (v: Ssa, name: 'exp' | 'tanh' | 'erf', x: Local) => {
+    v.f.get(x).call(v.m.host(name));
+    const l = v.f.local('f64');
+    v.f.set(l);
+    return l;
+  };
+  const mul = (v: Ssa, ...xs: Local[]) => xs.slice(1).reduce((a, b) => v.opT('f64', 'f64.mul', a, b), xs[0]!);
+  const k = (v: Ssa, c: number) => v.f.hoist(`f64:${c}`, 'f64', () => v.f.f64(c));
   switch (op) {
     case 'pow':
       return { result: 'f64', scalar: (v, [a, b]) => v.f.get(a!, b!).call(v.m.host('pow')) };
+    case 'geluGrad':
+      // g·(½(1 + erf(x/√2)) + x·e^(−x²/2)/√(2π))
+      return {
+        result: 'f64',
+        scalar: (v, [x, g]) => {
+          const cdf = mul(v, v.opT('f64', 'f64.add', call(v, 'erf', mul(v, x!, k(v, Math.SQRT1_2))), k(v, 1)), k(v, 0.5));
+          const pdf = mul(v, call(v, 'exp', mul(v, x!, x!, k(v, -0.5))), k(v, 1 / Math.sqrt(2 * Math.PI)));
+          v.f.get(mul(v, g!, v.opT('f64', 'f64.add', cdf, mul(v, x!, pdf))));
+        },
+      };
+    case 'geluTanhGrad':
+      // g·(½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)), t = tanh(√(2/π)(x + 0.044715x³))
+      return {
+        result: 'f64',
+        scalar: (v, [x, g]) => {
+          const c = Math.sqrt(2 / Math.PI);
+          const x2 = mul(v, x!, x!);
+          const t = call(v, 'tanh', mul(v, v.opT('f64', 'f64.add', x!, mul(v, x2, x!, k(v, 0.044715))), k(v, c)));
+          const dInner = mul(v, v.opT('f64', 'f64.add', mul(v, x2, k(v, 3 * 0.044715)), k(v, 1)), k(v, c));
+          const sech2 = v.opT('f64', 'f64.sub', k(v, 1), mul(v, t, t));
+          const d = v.opT('f64', 'f64.add', mul(v, v.opT('f64', 'f64.add', t, k(v, 1)), k(v, 0.5)), mul(v, x!, k(v, 0.5), sech2, dInner));
+          v.f.get(mul(v, g!, d));
+        },
+      };
+    case 'siluGrad':
+      return {
+        result: 'f64',
+        scalar: (v, [x, g]) => {
+          sigmoid(v, x!);
+          const s = v.f.local('f64');
+          v.f.set(s);
+          const d = mul(v, s, v.opT('f64', 'f64.add', k(v, 1), mul(v, x!, v.opT('f64', 'f64.sub', k(v, 1), s))));
+          v.f.get(mul(v, g!, d));
+        },
+      };
     case 'sigmoid':
       return { result: 'f64', scalar: (v, [x]) => sigmoid(v, x!) };
     case 'silu':

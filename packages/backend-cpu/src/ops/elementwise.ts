@@ -1,5 +1,5 @@
 /** Elementwise primitives on the loop-nest kernels: unary, binary, where, copy (with cast) and assign. */
-import type { BinaryOp, DType, UnaryOp, View } from '@tessera/core';
+import type { ActivationKind, BinaryOp, DType, UnaryOp, View } from '@tessera/core';
 import { buildElementwise, type ElementwiseSpec } from '../codegen/elementwise.js';
 import { POW_CONSTANTS, type ElementOp } from '../codegen/ops.js';
 import { BYTES } from '../codegen/dtypes.js';
@@ -8,7 +8,7 @@ import { collapse, contiguousStrides, numel } from '../layout.js';
 import { DESC_BASE, DESC_BYTES } from '../heap.js';
 import { FamilyCache, KernelFamily, type CpuBuffer, type NestOperand, type Runtime } from '../runtime.js';
 
-const MATH: ReadonlySet<string> = new Set(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'gelu', 'geluTanh', 'silu', 'pow']);
+const MATH: ReadonlySet<string> = new Set(['exp', 'log', 'log1p', 'expm1', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'gelu', 'geluTanh', 'silu', 'pow', 'geluGrad', 'geluTanhGrad', 'siluGrad']);
 
 /** Rough cost per element relative to an add, for the threading decision. */
 function cost(op: string, dtype: DType): number {
@@ -47,6 +47,15 @@ export function binary(rt: Runtime, op: BinaryOp, a: View, b: View, outDtype: DT
   }
   const { buf, operand } = fresh(rt, a.shape, outDtype);
   run(rt, op, a.shape, operand, outDtype, [a, b]);
+  return buf;
+}
+
+/** The fused activation backward gradOut·act'(x): one elementwise kernel over (x, gradOut), any strides. */
+export function activationBackward(rt: Runtime, x: View, gradOut: View, kind: ActivationKind): CpuBuffer {
+  if ((x.dtype !== 'float32' && x.dtype !== 'float64') || gradOut.dtype !== x.dtype)
+    throw new Error(`cpu backend: activationBackward(${kind}) expects x and gradOut of one float dtype, got ${x.dtype} and ${gradOut.dtype}`);
+  const { buf, operand } = fresh(rt, x.shape, x.dtype);
+  run(rt, `${kind}Grad`, x.shape, operand, x.dtype, [x, gradOut]);
   return buf;
 }
 

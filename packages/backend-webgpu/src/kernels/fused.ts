@@ -5,11 +5,11 @@
 import type { KernelSource } from '../runtime.js';
 import { PRELUDE } from './prelude.js';
 
-const ROW_MAIN = `@compute @workgroup_size(64)
+export const ROW_MAIN = `@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw: vec3u)`;
 
 /** Tree reductions over the 64 lanes of a workgroup; every lane gets the result. */
-const ROW_REDUCE = /* wgsl */ `
+export const ROW_REDUCE = /* wgsl */ `
 var<workgroup> red: array<f32, 64>;
 fn rowSum(lid: u32, v: f32) -> f32 {
   red[lid] = v;

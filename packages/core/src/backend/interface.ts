@@ -62,6 +62,17 @@ export interface AdamStepHyper {
   bc2Sqrt: number;
 }
 
+/** Elementwise activations with a fused backward (see FusedKernels.activationBackward). */
+export type ActivationKind = 'gelu' | 'geluTanh' | 'silu';
+
+/** Which parameter gradients FusedKernels.normBackward should also return. */
+export interface NormBackwardWants {
+  /** Σ over rows of gradOut·x̂ (the weight's gradient). */
+  weight: boolean;
+  /** Σ over rows of gradOut (the bias's gradient; layerNorm only). */
+  bias: boolean;
+}
+
 /** Optional fused kernels; each has a composed default in core, so a backend may leave any of them out. */
 export interface FusedKernels {
   /** softmax / logSoftmax along the last axis of a contiguous-or-not input. */
@@ -69,6 +80,20 @@ export interface FusedKernels {
   /** Normalizes over the last axis; weight and bias (if given) have the last axis's size. */
   layerNorm?(x: View, weight: View | null, bias: View | null, eps: number): BackendBuffer;
   rmsNorm?(x: View, weight: View | null, eps: number): BackendBuffer;
+  /**
+   * gradOut · act'(x) for x and gradOut of one shape and float dtype (any strides); a contiguous result. The
+   * forwards are unary primitives already. Not differentiable itself (core uses it only when no higher-order graph
+   * is built).
+   */
+  activationBackward?(x: View, gradOut: View, kind: ActivationKind): BackendBuffer;
+  /**
+   * Backward of layerNorm (center) or rmsNorm over the last axis of x [..., n] (weight [n] or null, gradOut like
+   * x, one float dtype): dx, and when asked the parameter sums over all rows, dweight = Σ gradOut·x̂ and
+   * dbias = Σ gradOut, each [n]. Not differentiable itself.
+   */
+  normBackward?(
+    x: View, weight: View | null, gradOut: View, eps: number, center: boolean, wants: NormBackwardWants,
+  ): { dx: BackendBuffer; dweight: BackendBuffer | null; dbias: BackendBuffer | null };
   /**
    * Scaled-dot-product attention forward: q [B, H, L, D], k [B, H, S, D], v [B, H, S, Dv], optional additive mask
    * broadcastable to [B, H, L, S]; isCausal uses top-left alignment.

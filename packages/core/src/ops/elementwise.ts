@@ -1,9 +1,11 @@
 /**
  * Elementwise ops with broadcasting and PyTorch type promotion. Each op is its forward primitive plus a VJP written
- * in differentiable ops, so gradients of gradients come for free.
+ * in differentiable ops, so gradients of gradients come for free (gelu and silu run the backend's fused
+ * `activationBackward` instead when no higher-order graph is being built).
  */
+import { isGradEnabled } from '../autograd/mode.js';
 import { attach } from '../autograd/node.js';
-import type { BinaryOp, UnaryOp } from '../backend/interface.js';
+import type { ActivationKind, BinaryOp, UnaryOp } from '../backend/interface.js';
 import { floatOf, isFloat, resultType, type DType, type PromotionArg } from '../dtype.js';
 import { ArgumentError, DTypeError } from '../errors.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -141,6 +143,19 @@ function unaryOp(op: UnaryOp, x: Tensor, grad: UnaryGrad | null, float = true): 
 }
 
 const zerosGrad: UnaryGrad = (g) => g.mul(0);
+
+/**
+ * An activation's VJP: the backend's fused `activationBackward` (one kernel instead of a dozen) when no
+ * higher-order graph is being built, else the composed differentiable form. float16 stays composed.
+ */
+function activationGrad(kind: ActivationKind, composed: UnaryGrad): UnaryGrad {
+  return (g, x, y) => {
+    const fused = x.backend.fused.activationBackward;
+    if (!fused || isGradEnabled() || x.dtype === 'float16' || g.dtype !== x.dtype || g.backend !== x.backend) return composed(g, x, y);
+    const buf = fused.call(x.backend.fused, x.layout(kind), g.layout(kind), kind);
+    return Tensor.fromBuffer(x.backend, buf, x.shape, x.dtype);
+  };
+}
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -168,25 +183,25 @@ export const relu = (x: Tensor) => unaryOp('relu', x, (g, x) => g.mul(x.gt(0).to
 /** GELU, exact (erf) or with the tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (approximate === 'tanh')
-    return unaryOp('geluTanh', x, (g, x) => {
+    return unaryOp('geluTanh', x, activationGrad('geluTanh', (g, x) => {
       // x·x·x as PyTorch's backward writes it (pow with a scalar exponent is a much slower kernel).
       const inner = x.add(x.square().mul(x).mul(0.044715)).mul(SQRT_2_OVER_PI);
       const t = inner.tanh();
       const dInner = x.square().mul(3 * 0.044715).add(1).mul(SQRT_2_OVER_PI);
       return g.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(t.square().neg().add(1)).mul(dInner)));
-    });
-  return unaryOp('gelu', x, (g, x) => {
+    }));
+  return unaryOp('gelu', x, activationGrad('gelu', (g, x) => {
     const cdf = x.mul(Math.SQRT1_2).erf().add(1).mul(0.5);
     const pdf = x.square().mul(-0.5).exp().mul(INV_SQRT_2PI);
     return g.mul(cdf.add(x.mul(pdf)));
-  });
+  }));
 }
 
 export const silu = (x: Tensor) =>
-  unaryOp('silu', x, (g, x) => {
+  unaryOp('silu', x, activationGrad('silu', (g, x) => {
     const s = x.sigmoid();
     return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
-  });
+  }));
 
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   return where(x.gt(0), x, x.mul(negativeSlope));

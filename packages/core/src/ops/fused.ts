@@ -1,9 +1,10 @@
 /**
  * Ops a backend may run as one fused kernel: softmax, logSoftmax, layerNorm, rmsNorm and scaled-dot-product
  * attention. Each is defined once here: its forward uses the backend's kernel when there is one and a composition
- * of primitives otherwise, and its single VJP is written in differentiable ops.
+ * of primitives otherwise, and its single VJP is written in differentiable ops (the norms' VJP runs the backend's
+ * fused `normBackward` instead when no higher-order graph is being built).
  */
-import { noGrad } from '../autograd/mode.js';
+import { isGradEnabled, noGrad } from '../autograd/mode.js';
 import { attach } from '../autograd/node.js';
 import { floatOf, isFloat, type DType } from '../dtype.js';
 import { ArgumentError, DTypeError, fmtShape, ShapeError } from '../errors.js';
@@ -112,6 +113,8 @@ export function layerNorm(
       });
   const inputs = [flat, ...(wf ? [wf] : []), ...(bf ? [bf] : [])];
   const out = attach(raw, 'layerNorm', inputs, (g) => {
+    const viaKernel = fusedNormBackward(flat, wf, g, eps, true, !!wf?.requiresGrad, !!bf?.requiresGrad);
+    if (viaKernel) return [viaKernel.dx, ...(wf ? [viaKernel.dweight] : []), ...(bf ? [viaKernel.dbias] : [])];
     const xhat = standardize(flat, eps, true);
     const gx = normBackward(g, xhat, wf, flat, eps, true, n);
     return [gx, ...(wf ? [g.mul(xhat).sum(lead(g))] : []), ...(bf ? [g.sum(lead(g))] : [])];
@@ -137,10 +140,29 @@ export function rmsNorm(x: Tensor, normalizedShape: readonly number[], weight?: 
         return flat.dtype === 'float16' ? viaFloat32(flat, compose) : compose(flat);
       });
   const out = attach(raw, 'rmsNorm', [flat, ...(wf ? [wf] : [])], (g) => {
+    const viaKernel = fusedNormBackward(flat, wf, g, e, false, !!wf?.requiresGrad, false);
+    if (viaKernel) return [viaKernel.dx, ...(wf ? [viaKernel.dweight] : [])];
     const xhat = standardize(flat, e, false);
     return [normBackward(g, xhat, wf, flat, e, false, n), ...(wf ? [g.mul(xhat).sum(lead(g))] : [])];
   });
   return out.reshape(input.shape);
+}
+
+/**
+ * The backend's fused norm backward, when it has one and no higher-order graph is being built (the kernel is not
+ * differentiable); undefined otherwise, and for float16 or mixed dtypes, which take the composed path.
+ */
+function fusedNormBackward(
+  x: Tensor, w: Tensor | null, g: Tensor, eps: number, center: boolean, weightGrad: boolean, biasGrad: boolean,
+): { dx: Tensor; dweight: Tensor | null; dbias: Tensor | null } | undefined {
+  const kernel = x.backend.fused.normBackward;
+  const same = (t: Tensor | null) => !t || (t.dtype === x.dtype && t.backend === x.backend);
+  if (!kernel || isGradEnabled() || x.dtype === 'float16' || !same(w) || !same(g)) return undefined;
+  const op = center ? 'layerNorm' : 'rmsNorm';
+  const r = kernel.call(x.backend.fused, x.layout(op), w?.layout(op) ?? null, g.layout(op), eps, center, { weight: weightGrad, bias: biasGrad });
+  const n = x.shape.at(-1)!;
+  const param = (b: typeof r.dx | null) => (b ? Tensor.fromBuffer(x.backend, b, [n], x.dtype) : null);
+  return { dx: Tensor.fromBuffer(x.backend, r.dx, x.shape, x.dtype), dweight: param(r.dweight), dbias: param(r.dbias) };
 }
 
 const lead = (g: Tensor) => g.shape.slice(0, -1).map((_, i) => i);
