@@ -46,6 +46,12 @@ function category(d: DType): number {
 }
 const rank: Record<DType, number> = { bool: 0, int32: 1, float16: 2, float32: 3, float64: 4 };
 
+/**
+ * promoteTypes with "nothing yet" as the identity. Module-level on purpose: tsx (esbuild keepNames) wraps every
+ * named closure in a defineProperty call each time it is created, a measurable cost on per-op paths.
+ */
+const join = (acc: DType | undefined, d: DType): DType => (acc === undefined ? d : promoteTypes(acc, d));
+
 /** The smallest dtype that can hold both (torch.promote_types). */
 export function promoteTypes(a: DType, b: DType): DType {
   return rank[a] >= rank[b] ? a : b;
@@ -74,7 +80,6 @@ export function resultType(...args: PromotionArg[]): DType {
   let dim: DType | undefined;
   let zero: DType | undefined;
   let scalar: DType | undefined;
-  const join = (acc: DType | undefined, d: DType) => (acc === undefined ? d : promoteTypes(acc, d));
   for (const a of args) {
     if (typeof a === 'boolean') scalar = join(scalar, 'bool');
     else if (typeof a === 'number') scalar = join(scalar, Number.isInteger(a) ? 'int32' : defaultFloat);

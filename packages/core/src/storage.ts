@@ -32,6 +32,10 @@ export class Storage {
     registry.register(this, { backend, buffer, freed: this.freed }, this);
   }
 
+  /** Live handles (tensors, views, autograd saves) on this storage. */
+  get handles(): number {
+    return this.refs;
+  }
   get isFreed(): boolean {
     return this.freed.value;
   }

@@ -61,6 +61,12 @@ function specialize(rt: Runtime, dtype: 'float32' | 'float64', aContigK: boolean
   return sp;
 }
 
+/**
+ * A view's stride along d. Strides of size-1 dims never matter; calling them 1 enables the packing fast paths.
+ * (Module-level: tsx's keepNames adds a defineProperty per call for a named closure.)
+ */
+const st = (v: View, d: number) => (v.shape[d] === 1 ? 1 : v.strides[d]!);
+
 export function matmul(rt: Runtime, a: View, b: View, outDtype: DType): CpuBuffer {
   const nd = a.shape.length;
   const [M, K, N] = [a.shape[nd - 2]!, a.shape[nd - 1]!, b.shape[nd - 1]!];
@@ -82,8 +88,6 @@ export function matmul(rt: Runtime, a: View, b: View, outDtype: DType): CpuBuffe
   }
   const dtype = a.dtype;
   const e = BYTES[dtype];
-  // Strides of size-1 dims never matter; calling them 1 enables the packing fast paths.
-  const st = (v: View, d: number) => (v.shape[d] === 1 ? 1 : v.strides[d]!);
   const [sam, sak, sbk, sbn] = [st(a, nd - 2), st(a, nd - 1), st(b, nd - 2), st(b, nd - 1)];
   const { cfg, kernel, scratchBytes } = specialize(rt, dtype, sak === 1, sam === 1 && sak !== 1, sbn === 1, sbk === 1 && sbn !== 1);
   const NR = nrOf(cfg);

@@ -91,6 +91,9 @@ function run(outputs: Tensor[], grads: Tensor[], opts: BackwardOptions, capture?
     m.set(k, prev ? prev.add(g) : g);
   };
   const order = topoOrder(outputs.flatMap((o) => (o.gradFn ? [o.gradFn] : [])));
+  // Whether any hook saw a gradient: a hook may keep the tensor it was given, so no leaf may take it over.
+  let hooked = false;
+  const taken = new Set<Tensor>();
 
   const body = () => {
     outputs.forEach((o, i) => (o.gradFn ? add(nodeGrads, o.gradFn, grads[i]!) : add(leafGrads, o, grads[i]!)));
@@ -98,6 +101,7 @@ function run(outputs: Tensor[], grads: Tensor[], opts: BackwardOptions, capture?
       let g = nodeGrads.get(node);
       if (!g) continue;
       nodeGrads.delete(node);
+      if (node.hooks.length) hooked = true;
       g = runHooks(node.hooks, g);
       for (const t of captureByNode.get(node) ?? []) captured.set(t, g);
       const inGrads = node.apply(g);
@@ -109,11 +113,16 @@ function run(outputs: Tensor[], grads: Tensor[], opts: BackwardOptions, capture?
         else add(leafGrads, inp, gi);
       });
     }
+    for (const leaf of leafGrads.keys()) if (leaf.leafHooks.length) hooked = true;
     for (const [leaf, g0] of leafGrads) {
       const g = runHooks(leaf.leafHooks, g0);
       if (capture) {
         if (captureSet.has(leaf)) captured.set(leaf, g);
-      } else accumulate(leaf, g, createGraph);
+        continue;
+      }
+      const own = !hooked && !grads.includes(g) && !taken.has(g) && ownable(leaf, g);
+      if (own) taken.add(g);
+      accumulate(leaf, g, createGraph, own);
     }
   };
   try {
@@ -126,12 +135,22 @@ function run(outputs: Tensor[], grads: Tensor[], opts: BackwardOptions, capture?
 }
 
 /**
- * Adds g into leaf.grad. Without createGraph the first gradient is cloned (a VJP may hand the same tensor to
- * several inputs) and later ones are added in place, so .grad is owned by its leaf and memory stays flat.
+ * Whether a gradient computed during this backward can become leaf.grad as it is: a dense tensor of the leaf's
+ * dtype whose storage no other handle (view, autograd save) shares. The caller also rules out tensors the user
+ * may hold (given gradients, anything a hook saw) and tensors handed to several leaves.
  */
-function accumulate(leaf: Tensor, g: Tensor, createGraph: boolean): void {
+function ownable(leaf: Tensor, g: Tensor): boolean {
+  return !g.requiresGrad && g.dtype === leaf.dtype && g.offset === 0 && g.storage.handles === 1 && g.isContiguous();
+}
+
+/**
+ * Adds g into leaf.grad. Without createGraph the first gradient is cloned (a VJP may hand the same tensor to
+ * several inputs), unless `own` says nothing else can reach it, and later ones are added in place, so .grad is
+ * owned by its leaf and memory stays flat.
+ */
+function accumulate(leaf: Tensor, g: Tensor, createGraph: boolean, own: boolean): void {
   if (createGraph) leaf.grad = leaf.grad ? leaf.grad.add(g) : g;
-  else if (!leaf.grad) leaf.grad = g.detach().clone();
+  else if (!leaf.grad) leaf.grad = own ? g : g.detach().clone();
   else if (leaf.grad.requiresGrad) leaf.grad = leaf.grad.detach().add(g);
   else leaf.grad.add_(g);
   // A gradient belongs to its leaf, not to the scope() that happened to run backward.

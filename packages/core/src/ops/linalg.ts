@@ -6,6 +6,7 @@ import { broadcastShapes } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import * as prim from './prim.js';
 import { sumTo } from './reduce.js';
+import { viewStrides } from './views.js';
 
 /**
  * Matrix product. 1-D × 1-D is a dot product; a 1-D first operand is a row vector and a 1-D second operand a
@@ -30,10 +31,19 @@ function batchedMatmul(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tens
       `matmul: inner dims differ: shapes ${fmtShape(origA.shape)} and ${fmtShape(origB.shape)} (${k} vs ${k2}); ` +
         'expected a [..., M, K] and b [..., K, N]',
     );
+  const [batchA, batchB] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
   // The op label carries the full operand shapes; the batch shapes alone would not tell the user which call failed.
-  const batch = broadcastShapes(`matmul (batch dims of ${fmtShape(origA.shape)} and ${fmtShape(origB.shape)})`, a.shape.slice(0, -2), b.shape.slice(0, -2));
+  // (Built only when the batch dims can disagree: a per-call string costs on the hot path.)
+  const batch =
+    batchB.length === 0
+      ? batchA
+      : batchA.length === 0
+        ? batchB
+        : broadcastShapes(`matmul (batch dims of ${fmtShape(origA.shape)} and ${fmtShape(origB.shape)})`, batchA, batchB);
   const dtype = resultType(a, b);
   if (dtype === 'bool') throw new ArgumentError('matmul: bool operands are not supported; cast to float or int32 first');
+  const folded = foldBatchIntoRows(a, b, batch);
+  if (folded) return folded;
   const backend = prim.backendOf('matmul', a, b);
   const va = prim.expandLayout('matmul', prim.cast(a, dtype), [...batch, m, k]);
   const vb = prim.expandLayout('matmul', prim.cast(b, dtype), [...batch, k, n]);
@@ -42,6 +52,20 @@ function batchedMatmul(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tens
     a.requiresGrad ? fitTo(g.matmul(b.mT), a) : null,
     b.requiresGrad ? fitTo(a.mT.matmul(g), b) : null,
   ]);
+}
+
+/**
+ * a [...batch, M, K] times a b with no batch of its own (a Linear's weight): one [batch·M, K] × [K, N] matmul
+ * when a's rows reshape as a view. Its gradient for b is then one matmul over all rows, instead of a matmul per
+ * batch entry and a sum over the batch; null when the fold does not apply.
+ */
+function foldBatchIntoRows(a: Tensor, b: Tensor, batch: readonly number[]): Tensor | null {
+  if (a.ndim <= 2 || b.ndim > a.ndim || b.shape.slice(0, -2).some((s) => s !== 1)) return null;
+  const [m, k, n] = [a.shape.at(-2)!, a.shape.at(-1)!, b.shape.at(-1)!];
+  const rows = [a.numel() / k, k];
+  if (a.numel() === 0 || !viewStrides(a.shape, a.strides, rows)) return null;
+  const b2 = b.ndim === 2 ? b : b.reshape([k, n]);
+  return a.reshape(rows).matmul(b2).reshape([...batch, m, n]);
 }
 
 const fitTo = (g: Tensor, like: Tensor) => {

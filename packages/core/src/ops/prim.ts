@@ -71,18 +71,21 @@ export function unary(op: UnaryOp, x: Tensor, outDtype: DType = x.dtype): Tensor
  */
 function withTemps<T>(fn: (prep: (t: Tensor, dtype: DType, shape?: Shape) => Tensor) => T): T {
   const temps: Tensor[] = [];
-  const prep = (t: Tensor, dtype: DType, shape?: Shape) => {
-    const c = cast(t, dtype);
-    if (c !== t) temps.push(c);
-    const e = shape ? expandLayout('broadcast', c, shape) : c;
-    if (e !== c) temps.push(e);
-    return e;
-  };
   try {
-    return fn(prep);
+    // An unnamed callback: tsx (esbuild keepNames) would add a defineProperty per call to a named closure.
+    return fn((t, dtype, shape) => prepTemp(temps, t, dtype, shape));
   } finally {
     for (const t of temps) t.dispose();
   }
+}
+
+/** t cast to dtype and broadcast to shape, with any new tensor recorded in temps. */
+function prepTemp(temps: Tensor[], t: Tensor, dtype: DType, shape?: Shape): Tensor {
+  const c = cast(t, dtype);
+  if (c !== t) temps.push(c);
+  const e = shape ? expandLayout('broadcast', c, shape) : c;
+  if (e !== c) temps.push(e);
+  return e;
 }
 
 /** Broadcasts, casts both inputs to `inDtype`, and runs a binary primitive. */

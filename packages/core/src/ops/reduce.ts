@@ -32,8 +32,10 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   const lead = g.ndim - shape.length;
   if (lead < 0) throw new ShapeError(`sumTo: cannot reduce shape ${fmtShape(g.shape)} to ${fmtShape(shape)}`);
   const axes = g.shape.flatMap((s, i) => (i < lead || (shape[i - lead] === 1 && s !== 1) ? [i] : []));
-  const r = axes.length ? sum(g, axes, true) : g;
-  return lead ? r.reshape(shape) : r;
+  // Leading dims are summed away rather than kept and reshaped off: the sum is then the result itself, not a view
+  // of it, so backward can adopt it as a leaf's .grad without a copy.
+  const r = axes.length ? sum(g, axes, lead === 0) : g;
+  return shapesEqual(r.shape, shape) ? r : r.reshape(shape);
 }
 
 const sumDtype = (d: DType): DType => (isFloat(d) ? d : 'int32');

@@ -36,15 +36,17 @@ function iota(n: number): Int32Array {
  * view's layout. Differentiable: the gradient of this placement is the same view of the incoming gradient.
  */
 function placeBack(name: string, shape: Shape, fn: LayoutFn): (g: Tensor) => Tensor {
-  const back = (g: Tensor): Tensor => {
-    const out = fill(g.backend, shape, 0, g.dtype);
-    const l = fn(layoutOf(out));
-    const window = out.withLayout(l.shape, l.strides, l.offset);
-    assign(window, g);
-    window.dispose();
-    return attach(out, `${name}Backward`, [g], (gg) => [viewOp(name, gg, fn, back)]);
-  };
-  return back;
+  // Unnamed: every view op creates one, and tsx (esbuild keepNames) adds a defineProperty per named closure.
+  return (g) => placeGradBack(name, shape, fn, g);
+}
+
+function placeGradBack(name: string, shape: Shape, fn: LayoutFn, g: Tensor): Tensor {
+  const out = fill(g.backend, shape, 0, g.dtype);
+  const l = fn(layoutOf(out));
+  const window = out.withLayout(l.shape, l.strides, l.offset);
+  assign(window, g);
+  window.dispose();
+  return attach(out, `${name}Backward`, [g], (gg) => [viewOp(name, gg, fn, placeBack(name, shape, fn))]);
 }
 
 /** Applies a layout function as a differentiable view. */
