@@ -34,6 +34,22 @@ console.log(`limits: workgroup storage ${lim.maxComputeWorkgroupStorageSize}, in
 const settle = async (t: Tensor) => void (await t.reshape([-1]).narrow(0, 0, 1).data());
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
+// The floor under every timed run that waits for a result: one tiny kernel and a one-element read.
+{
+  const x = randn([4], { device: 'webgpu' });
+  const trips: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    const y = x.add(1);
+    await y.data();
+    y.dispose();
+    trips.push(performance.now() - t0);
+  }
+  trips.sort((a, b) => a - b);
+  console.log(`round trip (enqueue, submit, read back): min ${trips[0]!.toFixed(3)} ms, median ${trips[100]!.toFixed(3)} ms, p90 ${trips[180]!.toFixed(3)} ms`);
+  x.dispose();
+}
+
 for (const variant of values.variants!.split(',') as MatmulKernel[]) {
   const name = `probe-${variant}`;
   registerBackend(new WebGPUBackend(main.device, { name, matmul: variant }), -10);
