@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe } from 'vitest';
-import { einsum, layerNorm, outer, rmsNorm, scaledDotProductAttention, tensor, type Tensor } from '@tessera/core';
+import { einsum, layerNorm, matmulNT, outer, rmsNorm, scaledDotProductAttention, tensor, type Tensor } from '@tessera/core';
 import { shapeArb } from '@tessera/core/testing';
 import { BACKENDS } from '../support/backends.js';
 import { constant, gradProperty, leaf, leavesOf, makeCase, type FloatDtype, type GradSpec } from './harness.js';
@@ -85,6 +85,10 @@ describe.each(BACKENDS)('fused and linalg gradients on %s', (backend) => {
       fn: (a, b) => a.matmul(b),
     });
     prop('matmul batched · 1-D', { inputs: (d) => fc.tuple(side, side, side).chain(([b, m, k]) => leavesOf(d, [[b, m, k], [k]])), fn: (a, v) => [a.matmul(v), v.matmul(a.mT)] });
+    prop("matmulNT (a Linear's x·Wᵀ)", {
+      inputs: (d) => fc.tuple(shapeArb({ maxDims: 2, maxSide: 2 }), side, side, side).chain(([lead, m, k, n]) => leavesOf(d, [[...lead, m, k], [n, k]])),
+      fn: (a, w) => matmulNT(a, w),
+    });
     prop('matmul with an empty inner dim gives zeros', {
       inputs: (d) => fc.tuple(side, side).chain(([m, n]) => leavesOf(d, [[m, 0], [0, n]])),
       fn: (a, b) => a.matmul(b).add(1),

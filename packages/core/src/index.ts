@@ -38,7 +38,7 @@ export {
 } from './ops/views.js';
 export { gather, scatter, scatterAdd, indexSelect, indexAdd, maskedFill, triu, tril, oneHot, cumsum, sort, argsort, topk, type SortResult } from './ops/indexing.js';
 export { cat, stack, split, chunk, pad, repeat, repeatInterleave, type PadMode } from './ops/join.js';
-export { matmul, einsum, dot, outer } from './ops/linalg.js';
+export { matmul, matmulNT, einsum, dot, outer } from './ops/linalg.js';
 export { softmax, logSoftmax, layerNorm, rmsNorm, scaledDotProductAttention, type AttentionOptions } from './ops/fused.js';
 export { adamStep_ } from './ops/optim.js';
 export { toDtype, toDevice, toAsync, type ToTarget } from './ops/cast.js';

@@ -1,5 +1,5 @@
 /** Functional forms of the layers (torch.nn.functional): linear, embedding, dropout. */
-import { ArgumentError, DTypeError, fmtShape, isFloat, rand, ShapeError, Tensor, type Generator } from '@tessera/core';
+import { ArgumentError, DTypeError, fmtShape, isFloat, matmulNT, rand, ShapeError, Tensor, type Generator } from '@tessera/core';
 
 /** y = x·Wᵀ + b for x [..., in], weight [out, in], bias [out]. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
@@ -7,7 +7,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     throw new ShapeError(`linear: expected input [..., ${weight.shape[1] ?? 'in'}] for weight [out, in] = ${fmtShape(weight.shape)}, got input ${fmtShape(x.shape)}`);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0]))
     throw new ShapeError(`linear: bias must have shape [${weight.shape[0]}], got ${fmtShape(bias.shape)}`);
-  const y = x.matmul(weight.t());
+  const y = matmulNT(x, weight);
   return bias ? y.add(bias) : y;
 }
 

@@ -1,4 +1,5 @@
 /** matmul with PyTorch's 1-D / batched / broadcast rules, and einsum built on it. */
+import { noGrad } from '../autograd/mode.js';
 import { attach } from '../autograd/node.js';
 import { resultType } from '../dtype.js';
 import { ArgumentError, fmtShape, ShapeError } from '../errors.js';
@@ -52,6 +53,23 @@ function batchedMatmul(a: Tensor, b: Tensor, origA: Tensor, origB: Tensor): Tens
     a.requiresGrad ? fitTo(g.matmul(b.mT), a) : null,
     b.requiresGrad ? fitTo(a.mT.matmul(g), b) : null,
   ]);
+}
+
+/**
+ * a [..., K] times bᵀ for a 2-D b [N, K]: a Linear's x·Wᵀ. The same value as a.matmul(b.t()), but b's gradient is
+ * one matmul gᵀ·a written in b's own [N, K] layout, so it becomes b.grad as it is; through b.t() it would arrive
+ * as a transposed view that autograd has to copy.
+ */
+export function matmulNT(a: Tensor, b: Tensor): Tensor {
+  const k = a.shape.at(-1)!;
+  const fast = b.ndim === 2 && a.ndim >= 2 && b.shape[1] === k && a.dtype === b.dtype && a.numel() > 0;
+  if (!fast || !viewStrides(a.shape, a.strides, [a.numel() / k, k])) return matmul(a, b.t());
+  const rows = a.ndim === 2 ? a : a.reshape([-1, k]);
+  const out = attach(noGrad(() => matmul(rows, b.t())), 'matmul', [rows, b], (g) => [
+    rows.requiresGrad ? g.matmul(b) : null,
+    b.requiresGrad ? g.mT.matmul(rows) : null,
+  ]);
+  return a.ndim === 2 ? out : out.reshape([...a.shape.slice(0, -1), b.shape[0]!]);
 }
 
 /**
