@@ -6,7 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KIT=.gpu
-rm -rf "$KIT" && mkdir -p "$KIT/bench"
+# --bundles-only: rebuild the bench bundles and keep the packed Node and Dawn (they take most of the time).
+if [ "${1:-}" = "--bundles-only" ] && [ -f "$KIT/node.xz" ]; then
+  BUNDLES_ONLY=1
+  rm -rf "$KIT/bench" && mkdir -p "$KIT/bench"
+else
+  BUNDLES_ONLY=0
+  rm -rf "$KIT" && mkdir -p "$KIT/bench"
+fi
 
 if [ ! -f .gl/libvulkan1_*.deb ] 2>/dev/null || [ -z "$(ls .gl/*.deb 2>/dev/null)" ]; then
   mkdir -p .gl /tmp/amd64/partial
@@ -15,9 +22,11 @@ if [ ! -f .gl/libvulkan1_*.deb ] 2>/dev/null || [ -z "$(ls .gl/*.deb 2>/dev/null
   (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 fi
 
-xz -T0 -6 -c "$(command -v node)" > "$KIT/node.xz"
-WEBGPU=$(dirname "$(node -e "console.log(require.resolve('webgpu/package.json', { paths: ['packages/backend-webgpu'] }))")")
-tar -C "$WEBGPU/.." -cJf "$KIT/webgpu.tar.xz" webgpu/package.json webgpu/index.js webgpu/dist/linux-x64
+if [ "$BUNDLES_ONLY" = 0 ]; then
+  xz -T0 -6 -c "$(command -v node)" > "$KIT/node.xz"
+  WEBGPU=$(dirname "$(node -e "console.log(require.resolve('webgpu/package.json', { paths: ['packages/backend-webgpu'] }))")")
+  tar -C "$WEBGPU/.." -cJf "$KIT/webgpu.tar.xz" webgpu/package.json webgpu/index.js webgpu/dist/linux-x64
+fi
 
 # esbuild comes with tsx; bundle each entry into one ESM file (native and worker-based packages stay external).
 ESBUILD=$(node -e "console.log(require.resolve('esbuild', { paths: [require.resolve('tsx', { paths: ['.'] })] }))")
