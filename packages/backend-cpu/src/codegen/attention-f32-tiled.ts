@@ -6,16 +6,17 @@
  *
  * Work items: forward, a group of 4 query rows of one (b, h); backward, one (b, h) pair (dK and dV accumulate).
  * Per group, the 4 rows' scores for every key sit in scratch as [key][4 rows] (one f32x4 per key), so the softmax
- * runs on the 4 rows at once and the scores feed the next product as its broadcast operand. The launcher passes
- * kᵀ (and for the backward vᵀ) as [B, H, D, Spad] with the key count padded to a multiple of 8 (padding is zero
- * and masked): the score tile reads 8 keys per vector pair.
+ * runs on the 4 rows at once and the scores feed the next product as its broadcast operand. The score tile reads
+ * 8 keys per vector pair from kᵀ [D][Spad] (keys padded to a multiple of 8, padding masked): the forward builds
+ * it per (b, h) in its scratch (keysT); for the backward the launcher passes kᵀ and vᵀ as [B, H, D or Dv, Spad].
  *
  * Forward per group: pack q (scaled) as [D][4] → s = q·kᵀ → causal mask → m = max, e = exp(s − m) (expNegF32),
  * l = Σe →
  * o = (e·v)/l. Backward per group: the same s, p = e/l (0 on rows past L), dp = dO·vᵀ, Di = dO·o,
  * ds = scale·p·(dp − Di); dq = ds·k, dk += dsᵀ·q, dv += pᵀ·dO (rank-4 updates, the 4 rows' q / dO in registers).
  *
- * Descriptor: as codegen/attention.ts, plus TILED.KT (kᵀ address), TILED.VT (vᵀ address) and TILED.SPAD.
+ * Descriptor: as codegen/attention.ts, plus TILED.KT (kᵀ address, backward), TILED.VT (vᵀ address, backward) and
+ * TILED.SPAD.
  */
 import type { KernelModule } from '../kernel-cache.js';
 import type { Fn, FuncRef, Local } from '../wasm/func.js';
@@ -29,8 +30,8 @@ export const TILED = { KT: ATTN.WORDS, VT: ATTN.WORDS + 1, SPAD: ATTN.WORDS + 2 
 
 /** Keys padded to a multiple of the tile width. */
 export const padKeys = (S: number) => Math.ceil(S / 8) * 8;
-/** Scratch bytes per thread: forward q pack [D][4], scores [Spad][4], output tile [4][Dv]. */
-export const tiledForwardScratch = (D: number, Dv: number, S: number) => 16 * (D + padKeys(S) + Dv) + 64;
+/** Scratch bytes per thread: forward q pack [D][4], scores [Spad][4], output tile [4][Dv], kᵀ of one (b, h) [D][Spad]. */
+export const tiledForwardScratch = (D: number, Dv: number, S: number) => 16 * (D + padKeys(S) + Dv) + 4 * D * padKeys(S) + 64;
 /** Backward: q and dO packs, p and ds [Spad][4] each, dq tile [4][D]. */
 export const tiledBackwardScratch = (D: number, Dv: number, S: number) => 16 * (2 * D + Dv + 2 * padKeys(S)) + 64;
 
@@ -152,6 +153,51 @@ function pack4Fn(m: KernelModule): FuncRef {
       f.get(dst!).i32(64).op('i32.add').set(dst!);
       f.get(off).i32(16).op('i32.add').set(off);
     });
+  });
+}
+
+/**
+ * keysT(k, sl, S, D, dst, ldd, spad): dst[d][j] = k[min(j, S − 1)][d] for d < D (a multiple of 4) and j < spad
+ * (a multiple of 4); k rows sl bytes apart, dst rows ldd bytes apart. Padding keys repeat the last key: they
+ * are masked to −∞ before the softmax, so they only need to be finite.
+ */
+function keysTFn(m: KernelModule): FuncRef {
+  return m.helper('attn-keys-t', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], [], (f) => {
+    const [k, sl, S, D, dst, ldd, spad] = f.params as Local[] as [Local, Local, Local, Local, Local, Local, Local];
+    const [j, d, out] = [f.local('i32'), f.local('i32'), f.local('i32')];
+    const rows = [0, 1, 2, 3].map(() => f.local('i32'));
+    f.i32(0).set(j);
+    f.block((doneKeys) =>
+      f.loop((nextKeys) => {
+        f.get(j, spad).op('i32.ge_s').brIf(doneKeys);
+        rows.forEach((r, t) => {
+          f.get(j).i32(t).op('i32.add').get(S).i32(1).op('i32.sub');
+          f.get(j).i32(t).op('i32.add').get(S).i32(1).op('i32.sub').op('i32.lt_s', 'select');
+          f.get(sl).op('i32.mul').get(k).op('i32.add').set(r);
+        });
+        f.get(dst).get(j).i32(4).op('i32.mul', 'i32.add').set(out);
+        f.i32(0).set(d);
+        f.block((doneDepth) =>
+          f.loop((nextDepth) => {
+            f.get(d, D).op('i32.ge_s').brIf(doneDepth);
+            const v = rows.map((r) => {
+              const x = f.local('v128');
+              f.get(r, d).i32(4).op('i32.mul', 'i32.add').mem('v128.load').set(x);
+              return x;
+            });
+            const cols = transpose4(f, v);
+            for (let l = 0; l < 4; l++) {
+              f.get(out, cols[l]!).mem('v128.store');
+              f.get(out, ldd).op('i32.add').set(out);
+            }
+            f.get(d).i32(4).op('i32.add').set(d);
+            f.br(nextDepth);
+          }),
+        );
+        f.get(j).i32(4).op('i32.add').set(j);
+        f.br(nextKeys);
+      }),
+    );
   });
 }
 
@@ -286,15 +332,32 @@ class Kernel {
     this.forUp(j, nKeys, 1, () => {
       f.get(mx).get(sc).get(j).i32(16).op('i32.mul', 'i32.add').mem('v128.load').op('f32x4.max').set(mx);
     });
-    f.get(zero).set(l);
-    this.forUp(j, nKeys, 1, () => {
-      f.get(sc).get(j).i32(16).op('i32.mul', 'i32.add').set(p);
+    // Two keys per iteration with separate sums: one exp is a long dependent chain, and two interleaved ones
+    // keep the vector units busy. Only causal runs have −∞ among the first nKeys keys (padding lies past them).
+    const l2 = f.local('v128');
+    const expAt = (offset: number, sum: Local) => {
       const s = f.local('v128');
-      f.get(p).mem('v128.load').set(s);
-      const e = v.sel(zero, expNegF32(v, v.op('f32x4.sub', s, mx)), v.op('f32x4.eq', s, negInf));
-      f.get(p, e).mem('v128.store');
-      f.get(l, e).op('f32x4.add').set(l);
+      f.get(p).mem('v128.load', offset).set(s);
+      const x = expNegF32(v, v.op('f32x4.sub', s, mx));
+      const e = this.causal ? v.sel(zero, x, v.op('f32x4.eq', s, negInf)) : x;
+      f.get(p, e).mem('v128.store', offset);
+      f.get(sum, e).op('f32x4.add').set(sum);
+    };
+    f.get(zero).set(l);
+    f.get(zero).set(l2);
+    const pairs = this.i32();
+    f.get(nKeys).i32(1).op('i32.shr_u').set(pairs);
+    this.forUp(j, pairs, 1, () => {
+      f.get(sc).get(j).i32(32).op('i32.mul', 'i32.add').set(p);
+      expAt(0, l);
+      expAt(16, l2);
     });
+    f.get(nKeys).i32(1).op('i32.and');
+    f.if(() => {
+      f.get(sc).get(nKeys).i32(16).op('i32.mul', 'i32.add').i32(16).op('i32.sub').set(p);
+      expAt(0, l);
+    });
+    f.get(l, l2).op('f32x4.add').set(l);
     return l;
   }
 }
@@ -305,13 +368,20 @@ export function buildAttentionTiledForward(m: KernelModule, causal: boolean): vo
   const { H, L, S, D, Dv } = k.dims;
   const [q, vv, o] = [k.tensor(ATTN.Q), k.tensor(ATTN.V), k.tensor(ATTN.O)];
   const [G, r, g, bh, b, h, i0, nKeys, c, t] = Array.from({ length: 10 }, () => k.i32());
-  // Scratch: q pack [D][4] | scores [Spad][4] | output tile [4][Dv].
-  const [qp, sc, ot] = [k.i32(), k.i32(), k.i32()];
+  const keysT = keysTFn(m);
+  const kk = k.tensor(ATTN.K);
+  // Scratch: q pack [D][4] | scores [Spad][4] | output tile [4][Dv] | kᵀ [D][Spad] of the (b, h) last seen.
+  // Each thread transposes k once per (b, h) it works on (tasks are runs of consecutive groups), in parallel and
+  // into cache, instead of a separate pass over all of k (and a B·H·D·Spad temporary) before the launch.
+  const [qp, sc, ot, ktBase, ldk, curBh] = [k.i32(), k.i32(), k.i32(), k.i32(), k.i32(), k.i32()];
   f.get(k.scratch).set(qp);
   f.get(qp).get(D).i32(16).op('i32.mul', 'i32.add').set(sc);
   f.get(sc).get(k.spad).i32(16).op('i32.mul', 'i32.add').set(ot);
   const ldot = k.i32();
   f.get(Dv).i32(4).op('i32.mul').set(ldot);
+  f.get(ot).get(ldot).i32(4).op('i32.mul', 'i32.add').set(ktBase);
+  f.get(k.spad).i32(4).op('i32.mul').set(ldk);
+  f.i32(-1).set(curBh);
   f.get(L).i32(3).op('i32.add').i32(2).op('i32.shr_u').set(G);
   f.get(k.lo).set(r);
   f.block((done) =>
@@ -326,8 +396,11 @@ export function buildAttentionTiledForward(m: KernelModule, causal: boolean): vo
       f.get(qr[0]!, qr[1]!, qr[2]!, qr[3]!, D, qp, k.scale).call(k.pack4);
       if (causal) f.get(i0).i32(4).op('i32.add').get(S).get(i0).i32(4).op('i32.add').get(S).op('i32.lt_s', 'select').set(nKeys);
       else f.get(S).set(nKeys);
-      const ktBase = k.i32();
-      f.get(k.kt).get(b, H).op('i32.mul').get(h).op('i32.add').get(D).op('i32.mul').get(k.spad).op('i32.mul').i32(4).op('i32.mul', 'i32.add').set(ktBase);
+      f.get(bh, curBh).op('i32.ne');
+      f.if(() => {
+        f.get(k.base(kk, b, h), kk.sl, S, D, ktBase, ldk, k.spad).call(keysT);
+        f.get(bh).set(curBh);
+      });
       const l = k.scores(qp, ktBase, nKeys, i0, sc);
       // o = e·v into the output tile, 8 columns at a time.
       const vBase = k.base(vv, b, h);

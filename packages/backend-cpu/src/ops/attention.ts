@@ -100,7 +100,7 @@ class Launch {
 
 /**
  * Whether the tiled float32 kernels (attention-f32-tiled.ts) apply: head sizes multiples of 8, no explicit mask,
- * at least one key, and (forward) enough query rows to pay for transposing k.
+ * at least one key, and (forward) enough query rows to pay for transposing k (per (b, h), in the kernel).
  */
 function tiled(q: View, k: View, v: View, mask: View | null, minRows: number): boolean {
   const [L, S, D, Dv] = [q.shape[2]!, k.shape[2]!, q.shape[3]!, v.shape[3]!];
@@ -121,7 +121,6 @@ export function attentionForward(rt: Runtime, q0: View, k0: View, v0: View, mask
     const rows = B * H * L;
     if (rows === 0) return out.buffer;
     const useTiled = tiled(q, k, v, mask, TILED_MIN_ROWS);
-    const kt = useTiled ? run.transposed(k0) : 0;
     run.header(q, k, v, scale);
     run.put(ATTN.Q, q);
     run.put(ATTN.K, k);
@@ -130,7 +129,7 @@ export function attentionForward(rt: Runtime, q0: View, k0: View, v0: View, mask
     run.put(ATTN.O, out);
     const work = rows * Math.max(1, isCausal ? Math.min(S, (L + 1) / 2) : S) * (D + Dv + 8) * 2;
     if (useTiled) {
-      run.putTiled(kt, 0, S);
+      run.putTiled(0, 0, S); // the forward transposes k per (b, h) inside its tasks
       const kernel = rt.kernels.get(`attention-f32-tiled:${+isCausal}`, (m) => buildAttentionTiledForward(m, isCausal));
       rt.pool.reserveScratch(tiledForwardScratch(D, Dv, S));
       // Small tasks (about 16 per thread): a group is microseconds of work, and a thread the OS delays then
