@@ -47,17 +47,6 @@ export function buildAttentionBackwardF32(m: KernelModule, causal: boolean, mask
   const [kBase, vBase, dkBase, dvBase, kp, vp, dkp, dvp] = Array.from({ length: 8 }, i32);
   const [mx, l, rl, di, valid4] = [vec(), vec(), vec(), vec(), vec()];
   const base = (t: T4) => f.get(t.addr).get(b, t.sb).op('i32.mul', 'i32.add').get(h, t.sh).op('i32.mul', 'i32.add');
-  const forUp = (x: Local, n: Local, body: () => void) => {
-    f.i32(0).set(x);
-    f.block((exit) =>
-      f.loop((next) => {
-        f.get(x, n).op('i32.ge_s').brIf(exit);
-        body();
-        f.get(x).i32(1).op('i32.add').set(x);
-        f.br(next);
-      }),
-    );
-  };
   /**
    * Walks n elements of rows in 4-wide chunks, then one at a time: `body(load, store, bytes)` where `load(p)` reads
    * a chunk at address local p (a single element in lane 0 for the tail) and `store(p, x)` writes one back.
@@ -126,7 +115,7 @@ export function buildAttentionBackwardF32(m: KernelModule, causal: boolean, mask
     f.get(vBase).set(vp);
     f.get(dkBase).set(dkp);
     f.get(dvBase).set(dvp);
-    forUp(j, nKeys, () => {
+    f.forUp(j, nKeys, 1, () => {
       body();
       f.get(kp, k.sl).op('i32.add').set(kp);
       f.get(vp, vv.sl).op('i32.add').set(vp);
@@ -158,7 +147,7 @@ export function buildAttentionBackwardF32(m: KernelModule, causal: boolean, mask
       base(dv).set(dvBase);
       zeroRows(dkBase, S, dk.sl, D);
       zeroRows(dvBase, S, dv.sl, Dv);
-      forUp(g, G, () => {
+      f.forUp(g, G, 1, () => {
         f.get(g).i32(2).op('i32.shl').set(i0);
         f.get(zero).set(valid4);
         for (let t = 0; t < 4; t++) {

@@ -272,19 +272,6 @@ class Kernel {
       return p;
     });
   }
-  /** for (x = 0; x < n; x += step) body(). */
-  forUp(x: Local, n: Local, step: number, body: () => void): void {
-    const { f } = this;
-    f.i32(0).set(x);
-    f.block((exit) =>
-      f.loop((next) => {
-        f.get(x, n).op('i32.ge_s').brIf(exit);
-        body();
-        f.get(x).i32(step).op('i32.add').set(x);
-        f.br(next);
-      }),
-    );
-  }
 
   /**
    * Scores of rows i0..i0+3 against keys [0, nKeys) into sc as [key][4], causal-masked with −inf, then
@@ -298,7 +285,7 @@ class Kernel {
     f.get(nKeys).i32(7).op('i32.add').i32(3).op('i32.shr_u').set(tiles);
     const ldk = this.i32();
     f.get(this.spad).i32(4).op('i32.mul').set(ldk);
-    this.forUp(jt, tiles, 1, () => {
+    this.f.forUp(jt, tiles, 1, () => {
       f.get(qp).i32(16).get(ktBase).get(jt).i32(32).op('i32.mul', 'i32.add').get(ldk, D);
       f.get(sc).get(jt).i32(128).op('i32.mul', 'i32.add').i32(0).call(this.tileT);
     });
@@ -329,7 +316,7 @@ class Kernel {
     // Row max, then e = exp(s − m) and l = Σ e over the keys in use.
     const [mx, l] = [f.local('v128'), f.local('v128')];
     f.get(negInf).set(mx);
-    this.forUp(j, nKeys, 1, () => {
+    this.f.forUp(j, nKeys, 1, () => {
       f.get(mx).get(sc).get(j).i32(16).op('i32.mul', 'i32.add').mem('v128.load').op('f32x4.max').set(mx);
     });
     // Two keys per iteration with separate sums: one exp is a long dependent chain, and two interleaved ones
@@ -347,7 +334,7 @@ class Kernel {
     f.get(zero).set(l2);
     const pairs = this.i32();
     f.get(nKeys).i32(1).op('i32.shr_u').set(pairs);
-    this.forUp(j, pairs, 1, () => {
+    this.f.forUp(j, pairs, 1, () => {
       f.get(sc).get(j).i32(32).op('i32.mul', 'i32.add').set(p);
       expAt(0, l);
       expAt(16, l2);
@@ -404,7 +391,7 @@ export function buildAttentionTiledForward(m: KernelModule, causal: boolean): vo
       const l = k.scores(qp, ktBase, nKeys, i0, sc);
       // o = e·v into the output tile, 8 columns at a time.
       const vBase = k.base(vv, b, h);
-      k.forUp(c, Dv, 8, () => {
+      k.f.forUp(c, Dv, 8, () => {
         f.get(sc).i32(16).get(vBase, c).i32(4).op('i32.mul', 'i32.add').get(vv.sl, nKeys);
         f.get(ot, c).i32(4).op('i32.mul', 'i32.add').get(ldot).call(k.tileR);
       });
@@ -467,7 +454,7 @@ export function buildAttentionTiledBackward(m: KernelModule, causal: boolean): v
       // dk, dv rows of this pair start at zero (the outputs are contiguous [S][D] / [S][Dv] per pair).
       f.get(dkBase!).i32(0).get(S, lddq).op('i32.mul').memoryFill();
       f.get(dvBase!).i32(0).get(S, Dv).op('i32.mul').i32(4).op('i32.mul').memoryFill();
-      k.forUp(g, G, 1, () => {
+      k.f.forUp(g, G, 1, () => {
         f.get(g).i32(2).op('i32.shl').set(i0);
         const [qr, gr, or] = [k.rows(qBase!, q.sl, i0), k.rows(gBase!, go.sl, i0), k.rows(oBase!, o.sl, i0)];
         f.get(qr[0]!, qr[1]!, qr[2]!, qr[3]!, D, qp, k.scale).call(k.pack4);
@@ -481,7 +468,7 @@ export function buildAttentionTiledBackward(m: KernelModule, causal: boolean): v
         f.get(L).op('i32x4.splat').op('i32x4.lt_s').set(valid);
         const rl = v.sel(v.op('f32x4.div', v.f32x4(1), l), zero, valid);
         const p = k.i32();
-        k.forUp(j, nKeys, 1, () => {
+        k.f.forUp(j, nKeys, 1, () => {
           f.get(pp).get(j).i32(16).op('i32.mul', 'i32.add').set(p);
           f.get(p).get(p).mem('v128.load').get(rl).op('f32x4.mul').mem('v128.store');
         });
@@ -506,19 +493,19 @@ export function buildAttentionTiledBackward(m: KernelModule, causal: boolean): v
         // dp = dO·vᵀ into ds as [key][4], then ds = scale·p·(dp − Di).
         const tiles = k.i32();
         f.get(nKeys).i32(7).op('i32.add').i32(3).op('i32.shr_u').set(tiles);
-        k.forUp(j, tiles, 1, () => {
+        k.f.forUp(j, tiles, 1, () => {
           f.get(gp).i32(16).get(vtBase).get(j).i32(32).op('i32.mul', 'i32.add').get(ldt, Dv);
           f.get(ds).get(j).i32(128).op('i32.mul', 'i32.add').i32(0).call(k.tileT);
         });
         const pd = k.i32();
-        k.forUp(j, nKeys, 1, () => {
+        k.f.forUp(j, nKeys, 1, () => {
           f.get(j).i32(16).op('i32.mul').set(off);
           f.get(ds, off).op('i32.add').set(pd);
           f.get(pp, off).op('i32.add').set(p);
           f.get(pd).get(pd).mem('v128.load').get(di).op('f32x4.sub').get(p).mem('v128.load').op('f32x4.mul').get(scaleV).op('f32x4.mul').mem('v128.store');
         });
         // dq = ds·k (4 rows × 8 columns per tile) into the dq tile, then the valid rows out.
-        k.forUp(c, D, 8, () => {
+        k.f.forUp(c, D, 8, () => {
           f.get(ds).i32(16).get(kBase!, c).i32(4).op('i32.mul', 'i32.add').get(kk.sl, nKeys);
           f.get(dqt, c).i32(4).op('i32.mul', 'i32.add').get(lddq).call(k.tileR);
         });

@@ -59,18 +59,6 @@ export function buildAttentionForwardF32(m: KernelModule, causal: boolean, maske
   const [kBase, vBase, kp, vp, sp] = [i32(), i32(), i32(), i32(), i32()];
   const [mx, l, bmax] = [vec(), vec(), vec()];
   const base = (t: typeof q) => f.get(t.addr).get(b, t.sb).op('i32.mul', 'i32.add').get(h, t.sh).op('i32.mul', 'i32.add');
-  /** Loops x from 0 while x < n (n a local), stepping by `step`. */
-  const forUp = (x: Local, n: Local, step: number, body: () => void) => {
-    f.i32(0).set(x);
-    f.block((exit) =>
-      f.loop((next) => {
-        f.get(x, n).op('i32.ge_s').brIf(exit);
-        body();
-        f.get(x).i32(step).op('i32.add').set(x);
-        f.br(next);
-      }),
-    );
-  };
   // G = ceil(L / 4) groups per (b, h).
   f.get(L).i32(3).op('i32.add').i32(2).op('i32.shr_u').set(G);
   const r = i32();
@@ -111,7 +99,7 @@ export function buildAttentionForwardF32(m: KernelModule, causal: boolean, maske
           // Scores of the block into scratch, and their max.
           f.get(negInf).set(bmax);
           f.get(kBase).get(j0, k.sl).op('i32.mul', 'i32.add').set(kp);
-          forUp(jj, nb, 1, () => {
+          f.forUp(jj, nb, 1, () => {
             const acc = [vec(), vec(), vec(), vec()];
             const pq = [i32(), i32(), i32(), i32()];
             for (let t = 0; t < 4; t++) {
@@ -172,7 +160,7 @@ export function buildAttentionForwardF32(m: KernelModule, causal: boolean, maske
               f.get(pd).i32(4).op('i32.add').set(pd);
             });
           }
-          forUp(jj, nb, 1, () => {
+          f.forUp(jj, nb, 1, () => {
             f.get(scratch).get(jj).i32(4).op('i32.shl', 'i32.add').set(sp);
             const s = vec();
             f.get(sp).mem('v128.load').set(s);

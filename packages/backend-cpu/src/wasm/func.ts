@@ -181,6 +181,18 @@ export class Fn {
     this.structured(0x03, 'loop', type, body);
     return this;
   }
+  /** for (x = 0; x < n; x += step) body(), with x and n i32 locals (signed comparison). */
+  forUp(x: Local, n: Local, step: number, body: () => void): this {
+    this.i32(0).set(x);
+    return this.block((exit) =>
+      this.loop((next) => {
+        this.get(x, n).op('i32.ge_s').brIf(exit);
+        body();
+        this.get(x).i32(step).op('i32.add').set(x);
+        this.br(next);
+      }),
+    );
+  }
   /** if/else on the i32 on the stack. */
   if(then: () => void, otherwise?: () => void, type?: ValType): this {
     const label = new Label('if');
