@@ -1,8 +1,8 @@
 /**
  * The GPU runtime under the backend: pipeline cache, batched command encoding, a parameter arena, a chunk allocator
- * over large GPU buffers ("slabs") and readback. Ops only enqueue: dispatches accumulate in one command encoder and go to the queue in one submit, either
- * when a read needs them, when the batch is full, or when JS yields (a microtask), so a whole training step is a
- * handful of submits and no op waits for the GPU.
+ * over large GPU buffers ("slabs") and readback. Ops only enqueue: dispatches accumulate in one command encoder and
+ * go to the queue in one submit, either when a read needs them, when the batch is full, or when JS yields (a
+ * microtask), so a whole training step is a handful of submits and no op waits for the GPU.
  */
 /// <reference types="@webgpu/types" />
 import { ArgumentError, DeviceError } from '@tessera/core';
@@ -13,7 +13,7 @@ const WORKGROUP = 64;
 const MAX_BATCH = 128;
 /** Bytes of the per-batch arena that holds kernel parameters and small uploads. */
 const ARENA_BYTES = 1 << 20;
-/** Uploads up to this size go through the arena (ordered with the batch); larger ones get a fresh mapped buffer. */
+/** Uploads up to this size go through the arena; larger ones through a mapped staging buffer (both copy in the batch). */
 const SMALL_UPLOAD = 64 << 10;
 /** Reads up to this many bytes reuse their mappable staging buffers. */
 const STAGING_REUSE_MAX = 1 << 20;
@@ -66,6 +66,13 @@ export interface KernelSource {
   readonly readOnlyInputs?: boolean;
 }
 
+/** Appends to the list kept under `key`. */
+function pushTo<K, V>(lists: Map<K, V[]>, key: K, value: V): void {
+  const list = lists.get(key);
+  if (list) list.push(value);
+  else lists.set(key, [value]);
+}
+
 /** Rounds a byte size up to a size class (4 per octave), so freed buffers fit later requests. */
 function sizeClass(bytes: number): number {
   const b = Math.max(16, Math.ceil(bytes / 16) * 16);
@@ -92,7 +99,7 @@ export class Runtime {
   private readonly carving = new Map<number, { buffer: GPUBuffer; slab: number; next: number }>();
   /** Mappable buffers kept for small reads, by size. */
   private readonly readStaging = new Map<number, GPUBuffer[]>();
-  /** Own-buffer copies for chunks bound twice in one dispatch (see separateDuplicates), by size. */
+  /** Own-buffer copies for inputs that alias another binding of their dispatch (see separateAliases), by size. */
   private readonly spare = new Map<number, GpuChunk[]>();
   /** Mapped upload buffers whose copies are encoded; destroyed once the batch is submitted. */
   private staging: GPUBuffer[] = [];
@@ -162,15 +169,10 @@ export class Runtime {
   release(chunk: GpuChunk): void {
     this.liveBuffers--;
     this.liveBytes -= chunk.size;
-    if (chunk.size <= SLAB_CHUNK_MAX) {
-      const list = this.freeChunks.get(chunk.size);
-      if (list) list.push(chunk);
-      else this.freeChunks.set(chunk.size, [chunk]);
-    } else if (this.pooledBytes + chunk.size <= POOL_BYTES) {
+    if (chunk.size <= SLAB_CHUNK_MAX) pushTo(this.freeChunks, chunk.size, chunk);
+    else if (this.pooledBytes + chunk.size <= POOL_BYTES) {
       this.pooledBytes += chunk.size;
-      const list = this.pool.get(chunk.size) ?? [];
-      list.push(chunk);
-      this.pool.set(chunk.size, list);
+      pushTo(this.pool, chunk.size, chunk);
     } else {
       this.toDestroy.push(chunk);
       this.scheduleFlush();
@@ -262,11 +264,7 @@ export class Runtime {
       ];
       group = this.device.createBindGroup({ layout: c.layout, entries });
       this.bindGroups.set(key, group);
-      for (const b of chunks) {
-        const keys = this.groupsOf.get(b.slab);
-        if (keys) keys.push(key);
-        else this.groupsOf.set(b.slab, [key]);
-      }
+      for (const b of chunks) pushTo(this.groupsOf, b.slab, key);
     }
     return group;
   }
@@ -281,7 +279,7 @@ export class Runtime {
     if (x === 0 || y === 0 || z === 0) return;
     if (params.length > PARAM_WORDS) throw new DeviceError(`${kernel.name}: too many dims for the webgpu backend (${params.length} parameter words)`);
     const c = this.pipeline(kernel);
-    const dup = this.separateDuplicates(buffers, c.readOnly);
+    const dup = this.separateAliases(buffers, c.readOnly);
     if (dup) buffers = dup.chunks;
     const at = this.reserveArena(params.length);
     for (let k = 0; k < params.length; k++) this.arenaHost[at + k] = params.words[k]!;
@@ -300,21 +298,16 @@ export class Runtime {
     this.pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
     // The copies are read by this dispatch before any later one can reuse their chunks (the queue is ordered).
-    if (dup)
-      for (const t of dup.temps) {
-        const list = this.spare.get(t.size);
-        if (list) list.push(t);
-        else this.spare.set(t.size, [t]);
-      }
+    if (dup) for (const t of dup.temps) pushTo(this.spare, t.size, t);
     this.didEncode();
   }
 
   /**
-   * The same chunk bound twice (x·x, or a placeholder for an absent input) would be two writable bindings of one
-   * range, which WebGPU forbids, and a read-only binding may not share a buffer with a writable one: such inputs get
-   * a copy in a buffer of their own. Null when nothing needs one.
+   * Bindings WebGPU forbids in one dispatch: the same chunk bound twice (x·x, or a placeholder for an absent input)
+   * as writable, or a read-only binding sharing a buffer with a writable one. Such inputs get a copy in a buffer of
+   * their own. Null when nothing needs one.
    */
-  private separateDuplicates(buffers: readonly GpuChunk[], readOnly: readonly boolean[]): { chunks: GpuChunk[]; temps: GpuChunk[] } | null {
+  private separateAliases(buffers: readonly GpuChunk[], readOnly: readonly boolean[]): { chunks: GpuChunk[]; temps: GpuChunk[] } | null {
     let out: { chunks: GpuChunk[]; temps: GpuChunk[] } | null = null;
     for (let i = 0; i < buffers.length; i++) {
       const b = buffers[i]!;
@@ -424,11 +417,8 @@ export class Runtime {
     }
     const all = new Uint32Array(staging.getMappedRange(0, bytes).slice(0));
     staging.unmap();
-    const spares = this.readStaging.get(size) ?? [];
-    if (size <= STAGING_REUSE_MAX && spares.length < 4) {
-      spares.push(staging);
-      this.readStaging.set(size, spares);
-    } else staging.destroy();
+    if (size <= STAGING_REUSE_MAX && (this.readStaging.get(size)?.length ?? 0) < 4) pushTo(this.readStaging, size, staging);
+    else staging.destroy();
     this.throwIfFailed();
     const code = all[words]!;
     if (code !== 0) throw new ArgumentError(KERNEL_ERRORS[code] ?? `webgpu: a kernel reported error ${code}`);
