@@ -1,5 +1,5 @@
 /** Adam and AdamW (torch.optim.Adam / AdamW), with optional AMSGrad. */
-import { adamStep_, ArgumentError, keep, maximum, type Tensor, zerosLike } from '@tessera/core';
+import { adamStep_, ArgumentError, keep, type Tensor, zerosLike } from '@tessera/core';
 import { Optimizer, type ParamGroup, type ParamGroupInput, type ParamState } from './optimizer.js';
 
 export interface AdamOptions {
@@ -50,29 +50,12 @@ export class Adam extends Optimizer<AdamGroup> {
     }
     const step = (state.step as number) + 1;
     state.step = step;
-    const expAvg = state.expAvg as Tensor;
-    const expAvgSq = state.expAvgSq as Tensor;
-    if (!g.amsgrad) {
-      // One fused pass where the backend has it (one dispatch instead of a dozen), else the same steps composed.
-      const h = { beta1: b1, beta2: b2, eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, maximize: g.maximize, lr: g.lr };
-      adamStep_(p, grad, expAvg, expAvgSq, { ...h, stepSize: g.lr / (1 - b1 ** step), bc2Sqrt: Math.sqrt(1 - b2 ** step) });
-      return;
-    }
-    let d = g.maximize ? grad.neg() : grad;
-    if (this.decoupled) p.mul_(1 - g.lr * g.weightDecay);
-    else if (g.weightDecay !== 0) d = d.add(p, g.weightDecay);
-    expAvg.mul_(b1).add_(d, 1 - b1);
-    expAvgSq.mul_(b2).add_(d.mul(d), 1 - b2);
-    const stepSize = g.lr / (1 - b1 ** step);
-    const bc2Sqrt = Math.sqrt(1 - b2 ** step);
-    let second = expAvgSq;
-    if (g.amsgrad) {
-      const maxSq = (state.maxExpAvgSq as Tensor | undefined) ?? (state.maxExpAvgSq = keep(zerosLike(p)));
-      maxSq.copy_(maximum(maxSq, expAvgSq));
-      second = maxSq;
-    }
-    const denom = second.sqrt().div(bc2Sqrt).add(g.eps);
-    p.add_(expAvg.div(denom), -stepSize);
+    const h = { beta1: b1, beta2: b2, eps: g.eps, weightDecay: g.weightDecay, decoupled: this.decoupled, maximize: g.maximize, lr: g.lr };
+    const hyper = { ...h, stepSize: g.lr / (1 - b1 ** step), bc2Sqrt: Math.sqrt(1 - b2 ** step) };
+    // AMSGrad's running maximum may be missing from a state loaded from a run without it: it starts at zero then.
+    const maxSq = g.amsgrad ? ((state.maxExpAvgSq as Tensor | undefined) ?? (state.maxExpAvgSq = keep(zerosLike(p)))) : undefined;
+    // One fused pass where the backend has it (one dispatch instead of a dozen), else the same steps composed.
+    adamStep_(p, grad, state.expAvg as Tensor, state.expAvgSq as Tensor, hyper, maxSq);
   }
 }
 
