@@ -5,10 +5,8 @@
  *   npx tsx bench/gpt-breakdown.ts [--backend cpu|webgpu] [--threads N] [--steps N]
  */
 import { parseArgs } from 'node:util';
-import { Generator, randint, scope, setBackend, type Tensor } from '@tessera/core';
-import { Adam, crossEntropy } from '@tessera/nn';
-import { TINY_GPT } from './cases/gpt.js';
-import { TinyGPT } from './models/tiny-gpt.js';
+import { scope, setBackend } from '@tessera/core';
+import { settle, tinyGptTraining } from './models/tiny-gpt-training.js';
 import { useLavapipe } from './peers/dawn.js';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'cpu' }, threads: { type: 'string', default: '1' }, steps: { type: 'string', default: '8' } } });
@@ -19,13 +17,7 @@ if (device === 'webgpu') {
 } else (await import('@tessera/backend-cpu')).setNumThreads(Number(values.threads));
 setBackend(device);
 
-const gen = new Generator(1);
-const model = new TinyGPT(TINY_GPT, { device, generator: gen });
-const params = model.parameters();
-const optimizer = new Adam(params, { lr: 1e-3 });
-const shape = [TINY_GPT.batch, TINY_GPT.context];
-const [x, y] = [randint(0, TINY_GPT.vocab, shape, { device, generator: gen }), randint(0, TINY_GPT.vocab, shape, { device, generator: gen })];
-const wait = async (t: Tensor) => void (await t.reshape([-1]).narrow(0, 0, 1).data());
+const { params, optimizer, loss: lossOf } = tinyGptTraining(device);
 
 const steps = Number(values.steps);
 const warmup = Math.min(3, steps - 1);
@@ -34,15 +26,15 @@ for (let i = 0; i < steps; i++) {
   // One async scope per step: the forward's saved tensors must live until backward has run.
   const [t0, t1, t2, t3, value] = await scope(async () => {
     const t0 = performance.now();
-    const loss = crossEntropy(model.forward(x).flatten(0, 1), y.flatten());
-    await wait(loss);
+    const loss = lossOf();
+    await settle(loss);
     const t1 = performance.now();
     optimizer.zeroGrad();
     loss.backward();
-    await wait(params.at(-1)!.grad!);
+    await settle(params.at(-1)!.grad!);
     const t2 = performance.now();
     optimizer.step();
-    await wait(params.at(-1)!);
+    await settle(params.at(-1)!);
     return [t0, t1, t2, performance.now(), await loss.item()] as const;
   });
   if (i >= warmup) [total.forward, total.backward, total.adam] = [total.forward + t1 - t0, total.backward + t2 - t1, total.adam + t3 - t2];

@@ -6,12 +6,9 @@
  *   npx tsx bench/webgpu-probe.ts [--sizes 1024,2048,4096] [--variants tiled,large] [--steps 20] [--dawn OPTION,...]
  */
 import { parseArgs } from 'node:util';
-import { Generator, randint, randn, scope, setBackend, type Tensor } from '@tessera/core';
-import { Adam, crossEntropy } from '@tessera/nn';
+import { Generator, randn, registerBackend, scope, setBackend } from '@tessera/core';
 import { initWebGPU, WebGPUBackend, type MatmulKernel } from '@tessera/backend-webgpu';
-import { registerBackend } from '@tessera/core';
-import { TINY_GPT } from './cases/gpt.js';
-import { TinyGPT } from './models/tiny-gpt.js';
+import { settle, tinyGptTraining } from './models/tiny-gpt-training.js';
 import { useLavapipe } from './peers/dawn.js';
 
 const { values } = parseArgs({
@@ -31,7 +28,6 @@ console.log(`features: ${[...main.device.features].join(', ')}`);
 const lim = main.device.limits;
 console.log(`limits: workgroup storage ${lim.maxComputeWorkgroupStorageSize}, invocations ${lim.maxComputeInvocationsPerWorkgroup}, binding ${lim.maxStorageBufferBindingSize}`);
 
-const settle = async (t: Tensor) => void (await t.reshape([-1]).narrow(0, 0, 1).data());
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 // The floor under every timed run that waits for a result: one tiny kernel and a one-element read.
@@ -87,12 +83,7 @@ for (const variant of values.variants!.split(',') as MatmulKernel[]) {
 }
 
 setBackend('webgpu');
-const gen = new Generator(1);
-const model = new TinyGPT(TINY_GPT, { device: 'webgpu', generator: gen });
-const params = model.parameters();
-const optimizer = new Adam(params, { lr: 1e-3 });
-const shape = [TINY_GPT.batch, TINY_GPT.context];
-const [x, y] = [randint(0, TINY_GPT.vocab, shape, { device: 'webgpu', generator: gen }), randint(0, TINY_GPT.vocab, shape, { device: 'webgpu', generator: gen })];
+const { params, optimizer, loss: lossOf } = tinyGptTraining('webgpu');
 const rt = main.rt;
 const steps = Number(values.steps);
 const enqueue: number[] = [];
@@ -103,7 +94,7 @@ for (let i = 0; i < steps; i++) {
   const d0 = rt.dispatches;
   const t0 = performance.now();
   const l = scope(() => {
-    const l = crossEntropy(model.forward(x).flatten(0, 1), y.flatten());
+    const l = lossOf();
     optimizer.zeroGrad();
     l.backward();
     optimizer.step();
@@ -113,7 +104,7 @@ for (let i = 0; i < steps; i++) {
   await settle(params.at(-1)!);
   loss = await l.item();
   l.dispose();
-  if (i >= 3) {
+  if (i >= Math.min(3, steps - 1)) {
     enqueue.push(t1 - t0);
     total.push(performance.now() - t0);
   }

@@ -2,25 +2,12 @@
  * Tessera contenders, in this process: the 'cpu' backend (threads set per case with setNumThreads), the reference
  * backend (small matmuls only: it is the correctness oracle, not a fast path) and the 'webgpu' backend.
  */
-import { Generator, grad, randint, scope, tensor, type Tensor } from '@tessera/core';
+import { grad, scope, tensor, type Tensor } from '@tessera/core';
 import { scaledDotProductAttention } from '@tessera/attention';
-import { Adam, crossEntropy } from '@tessera/nn';
 import { normalFloats, planFor, timeRunner, type BenchCase, type Contender, type Outcome, type Runner, type SamplePlan } from '../harness.js';
-import { TINY_GPT, tinyGptParameterCount } from '../cases/gpt.js';
+import { tinyGptParameterCount } from '../cases/gpt.js';
 import { prepareMqarStep } from '../cases/mqar.js';
-import { TinyGPT } from '../models/tiny-gpt.js';
-
-/**
- * Waits until t's values exist by reading one element, so queued (GPU) work is counted without a big copy. The
- * probe views are disposed at once: a dropped view keeps t's buffer alive until a GC, and every run would then get
- * fresh heap pages whose first-touch faults get timed (5× on the cpu backend's a*b+c).
- */
-async function settle(t: Tensor): Promise<void> {
-  if (t.numel() === 0) return;
-  const probe = scope(() => t.reshape([-1]).narrow(0, 0, 1));
-  await probe.data();
-  probe.dispose();
-}
+import { settle, tinyGptTraining } from '../models/tiny-gpt-training.js';
 
 /** A runner whose inputs live outside the per-run scope, so each run frees only its own temporaries. */
 function runner(inputs: Tensor[], body: () => Tensor | Tensor[]): Runner {
@@ -62,19 +49,13 @@ const PREPARE: Record<BenchCase['kind'], Prepare> = {
     });
   },
   gptStep: (_p, device) => {
-    const gen = new Generator(1);
-    const model = new TinyGPT(TINY_GPT, { device, dtype: 'float32', generator: gen });
+    const { model, params, optimizer, x, y, loss: lossOf } = tinyGptTraining(device);
     const count = model.numParameters();
     if (count !== tinyGptParameterCount()) throw new Error(`tiny GPT has ${count} parameters, expected ${tinyGptParameterCount()}`);
-    const params = model.parameters();
-    const optimizer = new Adam(params, { lr: 1e-3 });
-    const shape = [TINY_GPT.batch, TINY_GPT.context];
-    const x = randint(0, TINY_GPT.vocab, shape, { device, generator: gen });
-    const y = randint(0, TINY_GPT.vocab, shape, { device, generator: gen });
     return {
       async run() {
         const loss = scope(() => {
-          const l = crossEntropy(model.forward(x).flatten(0, 1), y.flatten());
+          const l = lossOf();
           optimizer.zeroGrad();
           l.backward();
           optimizer.step();
