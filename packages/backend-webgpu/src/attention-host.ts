@@ -4,7 +4,7 @@
  * 3 floats of row statistics per query row, stored past dk's elements in dk's buffer.
  */
 import { ShapeError, type BackendBuffer, type View } from '@tessera/core';
-import { WebGPUBuffer, type WebGPUBackend } from './backend.js';
+import { gpuOf, WebGPUBuffer, type WebGPUBackend } from './backend.js';
 import { ATTENTION, ATTENTION_BACKWARD, ATTENTION_COLS } from './kernels/attention.js';
 import { Params } from './params.js';
 
@@ -12,13 +12,6 @@ import { Params } from './params.js';
 const COLS = ATTENTION_COLS;
 /** Row statistics per query row: max, sum, Δ. */
 const STATS = 3;
-
-const gpu = (v: View) => (v.buffer as WebGPUBuffer).gpu;
-/**
- * The mask's chunk, or without a mask the runtime's error word: the kernels still load (and discard) mask element 0,
- * and binding one of the other inputs twice would make the runtime copy it.
- */
-const maskChunk = (backend: WebGPUBackend, mask: View | null) => (mask ? gpu(mask) : backend.rt.errorWord);
 
 /** [strides of the 4 dims…, offset] of a view, broadcast to `target` (stride 0 on missing or size-1 dims). */
 function layout(op: string, name: string, v: View, target: readonly number[]): number[] {
@@ -72,7 +65,7 @@ export function attentionForward(backend: WebGPUBackend, q: View, k: View, v: Vi
   const out = backend.make('attention', d.B * d.H * d.L * d.Dv, 'float32');
   for (let colBase = 0; colBase < Math.max(d.Dv, 1); colBase += COLS) {
     const p = params('attention', d, q, k, v, null, mask, isCausal, scale, 0, colBase, 0);
-    backend.rt.dispatch(ATTENTION, p, [gpu(q), gpu(k), gpu(v), maskChunk(backend, mask), out.gpu], groupsFor(d, d.L));
+    backend.rt.dispatch(ATTENTION, p, [gpuOf(q), gpuOf(k), gpuOf(v), mask && gpuOf(mask), out.gpu], groupsFor(d, d.L));
   }
   return out;
 }
@@ -88,7 +81,7 @@ export function attentionBackward(
   // dk's buffer also holds the row statistics, past its own elements.
   const statsAt = keys * d.D;
   const dk = new WebGPUBuffer(statsAt, 'float32', backend.rt.alloc((statsAt + STATS * rows) * 4));
-  const inputs = (vSlot: View) => [gpu(q), gpu(k), gpu(vSlot), maskChunk(backend, mask), gpu(gradOut)];
+  const inputs = (vSlot: View) => [gpuOf(q), gpuOf(k), gpuOf(vSlot), mask && gpuOf(mask), gpuOf(gradOut)];
   const pass = (mode: number, colBase: number, vSlot: View, z: WebGPUBuffer, groups: number) => {
     const p = params(op, d, q, k, vSlot, gradOut, mask, isCausal, scale, mode, colBase, statsAt);
     backend.rt.dispatch(ATTENTION_BACKWARD, p, [...inputs(vSlot), dk.gpu, z.gpu], groups);

@@ -38,7 +38,8 @@ export class WebGPUBuffer implements BackendBuffer {
 }
 
 const MIRROR_MAX = 1 << 14;
-const gpuOf = (v: View | BackendBuffer): GpuChunk => ('buffer' in v ? (v.buffer as WebGPUBuffer) : (v as WebGPUBuffer)).gpu;
+/** @internal The GPU chunk behind a view or buffer of this backend (host code of the kernels uses it too). */
+export const gpuOf = (v: View | BackendBuffer): GpuChunk => ('buffer' in v ? (v.buffer as WebGPUBuffer) : (v as WebGPUBuffer)).gpu;
 /** The reduction axes' extent below which one thread per output beats a 64-lane tree. */
 const SERIAL_REDUCE = 32;
 /** 'auto' uses the 128×128-tile matmul from this many output tiles up (an H100 has 132 multiprocessors). */

@@ -4,13 +4,12 @@
  */
 import type { ActivationKind, BackendBuffer, FusedKernels, NormBackwardWants, View } from '@tessera/core';
 import { attentionBackward, attentionForward } from './attention-host.js';
-import type { WebGPUBackend, WebGPUBuffer } from './backend.js';
+import { gpuOf, type WebGPUBackend } from './backend.js';
 import { NORM, SOFTMAX } from './kernels/fused.js';
 import { ACTIVATION_BACKWARD, ACTIVATION_CODE, NORM_BACKWARD } from './kernels/fused-backward.js';
 import { halfVariant } from './kernels/half.js';
 import { contiguousStrides, numel, Params } from './params.js';
 
-const gpu = (v: View) => (v.buffer as WebGPUBuffer).gpu;
 /** Bindings (of those named) whose views are float16: the float16 variant reads them as halves. */
 const halves = (named: [string, View | null][]) => named.flatMap(([name, v]) => (v?.dtype === 'float16' ? [name] : []));
 /** Fused outputs have the input's float dtype. */
@@ -39,7 +38,7 @@ export function makeFused(backend: WebGPUBackend): FusedKernels {
       p.u(r.rows, r.n, log ? 1 : 0).i(r.lastStride);
       r.push();
       const kernel = halfVariant(SOFTMAX, { inputs: halves([['X', x]]), output: out.dtype === 'float16' ? 'Y' : null });
-      rt.dispatch(kernel, p, [gpu(x), out.gpu], r.rows);
+      rt.dispatch(kernel, p, [gpuOf(x), out.gpu], r.rows);
       return out;
     },
 
@@ -59,7 +58,7 @@ export function makeFused(backend: WebGPUBackend): FusedKernels {
       const [xv, gv] = [p.slot(), p.slot()];
       p.set(xv, p.view(x.shape, x.strides, x.offset));
       p.set(gv, p.view(gradOut.shape, gradOut.strides, gradOut.offset));
-      rt.dispatch(ACTIVATION_BACKWARD, p, [gpu(x), gpu(gradOut), out.gpu], Math.ceil(n / 64));
+      rt.dispatch(ACTIVATION_BACKWARD, p, [gpuOf(x), gpuOf(gradOut), out.gpu], Math.ceil(n / 64));
       return out;
     },
 
@@ -77,7 +76,7 @@ export function makeFused(backend: WebGPUBackend): FusedKernels {
       p.set(xv, r.push());
       p.set(gv, rowsOf(p, gradOut).push());
       // Absent operands are bound to the error word (never touched): binding one chunk twice would force a copy.
-      rt.dispatch(NORM_BACKWARD, p, [gpu(x), weight ? gpu(weight) : rt.errorWord, gpu(gradOut), dx.gpu, gx ? gx.gpu : rt.errorWord], r.rows);
+      rt.dispatch(NORM_BACKWARD, p, [gpuOf(x), weight ? gpuOf(weight) : null, gpuOf(gradOut), dx.gpu, gx ? gx.gpu : null], r.rows);
       const lead = x.shape.slice(0, -1).map((_, i) => i);
       /** Σ over the leading axes of a [..., n] view, as a new [n] buffer. */
       const columnSum = (v: View) => (lead.length ? backend.reduce('sum', v, lead, 'float32') : backend.copy(v, 'float32'));
@@ -109,7 +108,7 @@ export function makeFused(backend: WebGPUBackend): FusedKernels {
     r.push();
     // A missing weight or bias is bound to x's buffer (never read), so layerNorm and rmsNorm share one variant.
     const kernel = halfVariant(NORM, { inputs: halves([['X', x], ['W', w ?? x], ['Bs', b ?? x]]), output: out.dtype === 'float16' ? 'Y' : null });
-    rt.dispatch(kernel, p, [gpu(x), w ? gpu(w) : gpu(x), b ? gpu(b) : gpu(x), out.gpu], r.rows);
+    rt.dispatch(kernel, p, [gpuOf(x), w ? gpuOf(w) : null, b ? gpuOf(b) : null, out.gpu], r.rows);
     return out;
   }
 }

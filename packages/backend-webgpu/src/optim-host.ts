@@ -1,11 +1,10 @@
 /** Host side of the optimizer kernels: a fused Adam/AdamW step, one dispatch per parameter. */
 import type { AdamStepHyper, FusedKernels, View } from '@tessera/core';
-import type { WebGPUBackend, WebGPUBuffer } from './backend.js';
+import { gpuOf, type WebGPUBackend } from './backend.js';
 import { ADAM } from './kernels/optim.js';
 import { numel, Params } from './params.js';
 import { Runtime } from './runtime.js';
 
-const gpu = (v: View) => (v.buffer as WebGPUBuffer).gpu;
 
 export function makeOptimKernels(backend: WebGPUBackend): Pick<FusedKernels, 'adamStep'> {
   return {
@@ -14,7 +13,7 @@ export function makeOptimKernels(backend: WebGPUBackend): Pick<FusedKernels, 'ad
       const n = numel(p.shape);
       const params = new Params().u(n, p.offset, grad.offset, m.offset, v.offset, h.decoupled ? 1 : 0, h.maximize ? 1 : 0);
       for (const x of [h.beta1, h.beta2, h.eps, h.weightDecay, h.lr, h.stepSize, h.bc2Sqrt]) params.f(x);
-      backend.rt.dispatch(ADAM, params, [gpu(p), gpu(grad), gpu(m), gpu(v)], Runtime.groupsFor(n));
+      backend.rt.dispatch(ADAM, params, [gpuOf(p), gpuOf(grad), gpuOf(m), gpuOf(v)], Runtime.groupsFor(n));
     },
   };
 }

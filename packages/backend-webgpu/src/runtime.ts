@@ -100,6 +100,7 @@ export class Runtime {
   /** Mappable buffers kept for small reads, by size. */
   private readonly readStaging = new Map<number, GPUBuffer[]>();
   /** Own-buffer copies for inputs that alias another binding of their dispatch (see separateAliases), by size. */
+  private readonly placeholders: GpuChunk[] = [];
   private readonly spare = new Map<number, GpuChunk[]>();
   /** Mapped upload buffers whose copies are encoded; destroyed once the batch is submitted. */
   private staging: GPUBuffer[] = [];
@@ -270,15 +271,17 @@ export class Runtime {
   }
 
   /**
-   * Enqueues one dispatch: binding 0 is the parameter block, bindings 1… are `buffers` in order. `groups` is the
+   * Enqueues one dispatch: binding 0 is the parameter block, bindings 1… are `chunks` in order (null for an input
+   * the kernel will not read this time: it gets a placeholder of its own, never aliasing another binding). `groups` is the
    * number of workgroups wanted in total (spread over x and y, since each dimension is capped at 65535) or an
    * explicit [x, y, z] grid.
    */
-  dispatch(kernel: KernelSource, params: Params, buffers: readonly GpuChunk[], groups: number | [number, number, number]): void {
+  dispatch(kernel: KernelSource, params: Params, chunks: readonly (GpuChunk | null)[], groups: number | [number, number, number]): void {
     const [x, y, z] = typeof groups === 'number' ? spread(groups) : groups;
     if (x === 0 || y === 0 || z === 0) return;
     if (params.length > PARAM_WORDS) throw new DeviceError(`${kernel.name}: too many dims for the webgpu backend (${params.length} parameter words)`);
     const c = this.pipeline(kernel);
+    let buffers = chunks.map((b, k) => b ?? this.unused(k));
     const dup = this.separateAliases(buffers, c.readOnly);
     if (dup) buffers = dup.chunks;
     const at = this.reserveArena(params.length);
@@ -327,6 +330,11 @@ export class Runtime {
       out.temps.push(t);
     }
     return out;
+  }
+
+  /** The placeholder bound at data binding k + 1 for an input a dispatch does not read (one per binding index). */
+  private unused(k: number): GpuChunk {
+    return (this.placeholders[k] ??= this.ownChunk(this.chunkAlign));
   }
 
   /** Workgroups needed for one thread per element at the prelude's workgroup size. */

@@ -26,9 +26,8 @@ export function sortLastAxis(backend: WebGPUBackend, x: View, descending: boolea
     const [dv, di] = toOut ? [values, indices] : spare!;
     const params = new Params().u(rows, n, descending ? 1 : 0, dtCode('sort', x.dtype)).i(nd === 0 ? 1 : x.strides[nd - 1]!).u(2 ** p, p === 0 ? 1 : 0);
     params.view(x.shape.slice(0, Math.max(0, nd - 1)), x.strides.slice(0, Math.max(0, nd - 1)), x.offset);
-    // The first pass reads the input as its source values and numbers the elements itself: the runtime's error
-    // word stands in for the source indices (binding one chunk twice would cost a copy).
-    const [sv, si] = p === 0 ? [input, backend.rt.errorWord] : toOut ? [spare![0]!.gpu, spare![1]!.gpu] : [values.gpu, indices.gpu];
+    // The first pass reads the input as its source values and numbers the elements itself (no source indices).
+    const [sv, si] = p === 0 ? [input, null] : toOut ? [spare![0]!.gpu, spare![1]!.gpu] : [values.gpu, indices.gpu];
     backend.rt.dispatch(kernel, params, [sv, si, dv!.gpu, di!.gpu], Runtime.groupsFor(total));
   }
   if (spare) for (const b of spare) backend.free(b);
