@@ -15,7 +15,7 @@ else
   rm -rf "$KIT" && mkdir -p "$KIT/bench"
 fi
 
-if [ ! -f .gl/libvulkan1_*.deb ] 2>/dev/null || [ -z "$(ls .gl/*.deb 2>/dev/null)" ]; then
+if [ -z "$(ls .gl/*.deb 2>/dev/null)" ]; then
   mkdir -p .gl /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   apt-get $o update -qq
