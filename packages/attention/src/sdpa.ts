@@ -228,7 +228,6 @@ function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, is
   const [q4, k4, v4] = [as4d(q, c.lead), as4d(kr, c.lead), as4d(vr, c.lead)];
   const bias = mask ? mask4d(toAdditiveMask(mask, q.dtype), c.lead) : null;
   const backend = q.backend;
-  const causal = isCausal ? causalMask(c.L, c.S, { device: q.device }) : null;
   const biasGrad = !!bias?.requiresGrad;
   const fn = customFunction<Tensor[]>({
     name: 'scaledDotProductAttention',
@@ -247,7 +246,9 @@ function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, is
         const grads = [Tensor.fromBuffer(backend, g.dq, q4.shape, q4.dtype), Tensor.fromBuffer(backend, g.dk, k4.shape, k4.dtype), Tensor.fromBuffer(backend, g.dv, v4.shape, v4.dtype)];
         return bias ? [...grads, null] : grads;
       }
-      // Recompute the probabilities (flash-style) with differentiable ops; spec §2.3.
+      // Recompute the probabilities (flash-style) with differentiable ops; spec §2.3. The causal mask is built here,
+      // not in the forward: the fused paths never need it.
+      const causal = isCausal ? causalMask(c.L, c.S, { device: q.device }) : null;
       const A = safeSoftmax(applyMask(applyMask(q4.matmul(k4.mT).mul(c.scale), causal), bias), bias !== null);
       const dA = gOut.matmul(v4.mT);
       const dZ = A.mul(dA.sub(dA.mul(A).sum(-1, true)));
