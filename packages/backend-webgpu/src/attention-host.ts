@@ -62,7 +62,8 @@ const groupsFor = (d: Dims, n: number) => d.B * d.H * Math.ceil(n / 64);
 
 export function attentionForward(backend: WebGPUBackend, q: View, k: View, v: View, mask: View | null, isCausal: boolean, scale: number): BackendBuffer {
   const d = dimsOf(q, k, v);
-  const out = backend.make('attention', d.B * d.H * d.L * d.Dv, 'float32');
+  const apart = [q, k, v, ...(mask ? [mask] : [])].map(gpuOf);
+  const out = new WebGPUBuffer(d.B * d.H * d.L * d.Dv, 'float32', backend.rt.allocApart(d.B * d.H * d.L * d.Dv * 4, apart));
   for (let colBase = 0; colBase < Math.max(d.Dv, 1); colBase += COLS) {
     const p = params('attention', d, q, k, v, null, mask, isCausal, scale, 0, colBase, 0);
     backend.rt.dispatch(ATTENTION, p, [gpuOf(q), gpuOf(k), gpuOf(v), mask && gpuOf(mask), out.gpu], groupsFor(d, d.L));
@@ -76,11 +77,14 @@ export function attentionBackward(
   const op = 'attentionBackward';
   const d = dimsOf(q, k, v);
   const [rows, keys] = [d.B * d.H * d.L, d.B * d.H * d.S];
-  const dq = backend.make(op, rows * d.D, 'float32');
-  const dv = backend.make(op, keys * d.Dv, 'float32');
+  // Outputs never share a buffer with the read-only inputs (see ATTENTION_BACKWARD).
+  const apart = [q, k, v, out, gradOut, ...(mask ? [mask] : [])].map(gpuOf);
+  const make = (n: number, words = n) => new WebGPUBuffer(n, 'float32', backend.rt.allocApart(words * 4, apart));
+  const dq = make(rows * d.D);
+  const dv = make(keys * d.Dv);
   // dk's buffer also holds the row statistics, past its own elements.
   const statsAt = keys * d.D;
-  const dk = new WebGPUBuffer(statsAt, 'float32', backend.rt.alloc((statsAt + STATS * rows) * 4));
+  const dk = make(statsAt, statsAt + STATS * rows);
   const inputs = (vSlot: View) => [gpuOf(q), gpuOf(k), gpuOf(vSlot), mask && gpuOf(mask), gpuOf(gradOut)];
   const pass = (mode: number, colBase: number, vSlot: View, z: WebGPUBuffer, groups: number) => {
     const p = params(op, d, q, k, vSlot, gradOut, mask, isCausal, scale, mode, colBase, statsAt);

@@ -7,7 +7,7 @@
  */
 /// <reference types="@webgpu/types" />
 import {
-  ArgumentError, DTypeError, ReferenceBackend, type Backend, type BackendCapabilities, type BackendBuffer, type BinaryOp, type DType, type FusedKernels, type RandomKind,
+  ArgumentError, DTypeError, ReferenceBackend, type Backend, type BackendCapabilities, type BackendBuffer, type CapturedWork, type BinaryOp, type DType, type FusedKernels, type RandomKind,
   type ReduceOp, type TypedArray, type UnaryOp, type View,
 } from '@tessera/core';
 import { BINARY, binaryCode, COPY, FILL, RANDOM, UNARY, unaryCode, WHERE } from './kernels/elementwise.js';
@@ -44,6 +44,9 @@ export const gpuOf = (v: View | BackendBuffer): GpuChunk => ('buffer' in v ? (v.
 const SERIAL_REDUCE = 32;
 /** 'auto' uses the 128×128-tile matmul from this many output tiles up (an H100 has 132 multiprocessors). */
 const LARGE_MIN_WORKGROUPS = 128;
+/** Split-K aims at this many workgroups, with at least this much depth per slice. */
+const SPLIT_K_WORKGROUPS = 128;
+const SPLIT_K_MIN_DEPTH = 64;
 
 /**
  * 'blocked': registers only, no barriers (for CPU drivers such as lavapipe and SwiftShader, where barriers are slow);
@@ -147,7 +150,8 @@ export class WebGPUBackend implements Backend {
 
   /** Runs `op` on the host mirrors too when the result is a small int/bool and every input is mirrored. */
   private mirrorOf(out: WebGPUBuffer, inputs: View[], op: (h: ReferenceBackend, views: View[]) => BackendBuffer): WebGPUBuffer {
-    if (!mirrored(out.dtype, out.size)) return out;
+    // Not during a capture: a replay recomputes the buffer on the GPU only, and the mirror would go stale.
+    if (!mirrored(out.dtype, out.size) || this.rt.capturing) return out;
     const views: View[] = [];
     for (const v of inputs) {
       const m = (v.buffer as WebGPUBuffer).mirror;
@@ -156,6 +160,17 @@ export class WebGPUBackend implements Backend {
     }
     out.mirror = op(this.host, views);
     return out;
+  }
+
+  // ---- capture (see core's capture() and capture.ts) ------------------------------------------------------------
+  beginCapture(): void {
+    this.rt.beginCapture();
+  }
+  endCapture(): CapturedWork {
+    return this.rt.endCapture();
+  }
+  abortCapture(): void {
+    this.rt.abortCapture();
   }
 
   memory() {
@@ -323,7 +338,20 @@ export class WebGPUBackend implements Backend {
     const [M, K, N] = [a.shape[nd - 2]!, a.shape[nd - 1]!, b.shape[nd - 1]!];
     const batchShape = a.shape.slice(0, nd - 2);
     const batch = numel(batchShape);
-    const out = this.make('matmul', batch * M * N, outDtype);
+    const split = half || outDtype !== 'float32' ? 1 : this.splitK(M, K, N, batch);
+    if (split > 1) {
+      // Split-K as a batched product: slice s of K is batch s of both operands (no new kernel); then a sum over s.
+      const kk = K / split;
+      const [sam, sak, sbk, sbn] = [a.strides[nd - 2]!, a.strides[nd - 1]!, b.strides[nd - 2]!, b.strides[nd - 1]!];
+      const a3: View = { ...a, shape: [split, M, kk], strides: [sak * kk, sam, sak] };
+      const b3: View = { ...b, shape: [split, kk, N], strides: [sbk * kk, sbk, sbn] };
+      const partial = this.matmul(a3, b3, 'float32');
+      const sums = this.reduce('sum', { buffer: partial, shape: [split, M * N], strides: [M * N, 1], offset: 0, dtype: 'float32' }, [0], 'float32');
+      this.free(partial);
+      return sums;
+    }
+    this.checkDtype('matmul', outDtype);
+    const out = new WebGPUBuffer(batch * M * N, outDtype, this.rt.allocApart(wordsFor(batch * M * N, outDtype) * 4, [gpuOf(a), gpuOf(b)]));
     if (batch * M * N === 0) return out;
     if (K === 0) {
       this.fillInto(out.gpu, batch * M * N, 0, outDtype);
@@ -356,6 +384,18 @@ export class WebGPUBackend implements Backend {
     if (k === 'large' || (k === 'auto' && bigTiles >= LARGE_MIN_WORKGROUPS)) return [MATMUL_LARGE, MATMUL_LARGE_TILE];
     if (k === 'blocked') return [MATMUL, MATMUL_TILE];
     return [MATMUL_TILED, MATMUL_TILED_TILE];
+  }
+
+  /**
+   * How many slices of K a GPU product is split into: a product with few output tiles (a weight gradient, whose K is
+   * the token count) would otherwise keep a handful of workgroups looping over all of K while the GPU idles.
+   */
+  private splitK(M: number, K: number, N: number, batch: number): number {
+    if (this.matmulKernel !== 'auto' || batch !== 1) return 1;
+    const tiles = Math.ceil(M / MATMUL_TILED_TILE) * Math.ceil(N / MATMUL_TILED_TILE);
+    let s = 1;
+    while (tiles * s * 2 <= SPLIT_K_WORKGROUPS && K % (s * 2) === 0 && K / (s * 2) >= SPLIT_K_MIN_DEPTH) s *= 2;
+    return s;
   }
 
   private asF32(v: View): { view: View; done: () => void } {

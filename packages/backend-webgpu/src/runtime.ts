@@ -6,13 +6,17 @@
  */
 /// <reference types="@webgpu/types" />
 import { ArgumentError, DeviceError } from '@tessera/core';
-import type { Params } from './params.js';
+import { Params } from './params.js';
+import { SET_WORDS } from './kernels/elementwise.js';
+import { Recorder, type Replay, type ReplayCommand } from './capture.js';
 
 const WORKGROUP = 64;
 /** Dispatches per submit before the batch is sent anyway (a long synchronous loop must not queue without bound). */
 const MAX_BATCH = 128;
 /** Bytes of the per-batch arena that holds kernel parameters and small uploads. */
 const ARENA_BYTES = 1 << 20;
+/** Uploads up to this many words are written by a kernel from its parameters (no copy, so no compute-pass break). */
+const UPLOAD_BY_KERNEL = 192;
 /** Uploads up to this size go through the arena; larger ones through a mapped staging buffer (both copy in the batch). */
 const SMALL_UPLOAD = 64 << 10;
 /** Reads up to this many bytes reuse their mappable staging buffers. */
@@ -35,7 +39,7 @@ export const KERNEL_ERRORS: Record<number, string> = {
   2: 'scatter: an index is out of bounds for the scattered dimension (indices must lie in [0, size); found on the GPU)',
 };
 
-interface Compiled {
+export interface Compiled {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
   /** Storage bindings take dynamic offsets (then a bind group depends only on the slabs, not on the chunks). */
@@ -120,6 +124,11 @@ export class Runtime {
   private deviceError: string | null = null;
   liveBuffers = 0;
   liveBytes = 0;
+  /** The capture being recorded, if any (see capture.ts). */
+  private recorder: Recorder | null = null;
+  /** How many live recordings use each chunk; a pinned chunk that is released waits in `held` instead of the pool. */
+  private readonly pins = new Map<GpuChunk, number>();
+  private readonly held = new Set<GpuChunk>();
   /** Dispatches and submits so far (diagnostics: small-model steps are bound by their count). */
   dispatches = 0;
   submits = 0;
@@ -145,6 +154,22 @@ export class Runtime {
   // ---- buffers ------------------------------------------------------------------------------------------------
   /** A chunk of at least `bytes` bytes: a freed one of its size class, a new piece of a slab, or its own buffer. */
   alloc(bytes: number): GpuChunk {
+    const chunk = this.take(bytes, null);
+    this.recorder?.touched.add(chunk);
+    return chunk;
+  }
+
+  /**
+   * A chunk in none of `apart`'s buffers: the output of a kernel with read-only inputs (matmul), which may not share
+   * a buffer with them (else each input would be copied first, and a copy also breaks the compute pass).
+   */
+  allocApart(bytes: number, apart: readonly GpuChunk[]): GpuChunk {
+    const chunk = this.take(bytes, new Set(apart.map((c) => c.buffer)));
+    this.recorder?.touched.add(chunk);
+    return chunk;
+  }
+
+  private take(bytes: number, apart: Set<GPUBuffer> | null): GpuChunk {
     const size = this.classOf(bytes);
     this.liveBuffers++;
     this.liveBytes += size;
@@ -153,9 +178,16 @@ export class Runtime {
       if (reuse) this.pooledBytes -= size;
       return reuse ?? this.ownChunk(size);
     }
-    const free = this.freeChunks.get(size)?.pop();
-    if (free) return free;
+    const list = this.freeChunks.get(size);
+    if (list?.length) {
+      if (!apart) return list.pop()!;
+      for (let i = list.length - 1; i >= 0; i--) if (!apart.has(list[i]!.buffer)) return list.splice(i, 1)[0]!;
+    }
     let c = this.carving.get(size);
+    if (c && apart?.has(c.buffer)) {
+      // The slab being carved holds an input: hand its rest to the free list and start another.
+      for (; c.next + size <= c.buffer.size; c.next += size) pushTo(this.freeChunks, size, { buffer: c.buffer, offset: c.next, size, slab: c.slab });
+    }
     if (!c || c.next + size > c.buffer.size) {
       const slabBytes = Math.max(size, Math.floor(SLAB_BYTES / size) * size);
       c = { buffer: this.device.createBuffer({ size: slabBytes, usage: STORAGE_USAGE }), slab: this.nextSlab++, next: 0 };
@@ -168,10 +200,16 @@ export class Runtime {
 
   /** Returns a chunk for reuse (an own buffer beyond the pool's budget is destroyed once queued work is submitted). */
   release(chunk: GpuChunk): void {
+    if (this.pins.has(chunk)) {
+      // Still counted as live: a recording owns it until disposed.
+      this.held.add(chunk);
+      return;
+    }
     this.liveBuffers--;
     this.liveBytes -= chunk.size;
     if (chunk.size <= SLAB_CHUNK_MAX) pushTo(this.freeChunks, chunk.size, chunk);
-    else if (this.pooledBytes + chunk.size <= POOL_BYTES) {
+    // During a capture no buffer is destroyed: the recording may bind it (endCapture pins what it touched).
+    else if (this.pooledBytes + chunk.size <= POOL_BYTES || this.recorder) {
       this.pooledBytes += chunk.size;
       pushTo(this.pool, chunk.size, chunk);
     } else {
@@ -201,10 +239,18 @@ export class Runtime {
       staging.unmap();
       this.enc().copyBufferToBuffer(staging, 0, buffer.buffer, buffer.offset, bytes);
       this.staging.push(staging);
+      this.recorder?.upload(words, buffer);
       this.didEncode();
       return buffer;
     }
     if (words.length === 0) return buffer;
+    if (words.length <= UPLOAD_BY_KERNEL) {
+      const p = new Params().u(words.length);
+      for (let i = 0; i < words.length; i++) p.words.push(words[i]!);
+      this.dispatch(SET_WORDS, p, [buffer], Runtime.groupsFor(words.length));
+      return buffer;
+    }
+    this.recorder?.upload(words, buffer);
     const at = this.reserveArena(words.length);
     this.arenaHost.set(words, at);
     this.enc().copyBufferToBuffer(this.arena, at * 4, buffer.buffer, buffer.offset, bytes);
@@ -259,11 +305,7 @@ export class Runtime {
         this.bindGroups.clear();
         this.groupsOf.clear();
       }
-      const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: this.arena, offset: 0, size: PARAM_WORDS * 4 } },
-        ...chunks.map((b, k) => ({ binding: k + 1, resource: { buffer: b.buffer, offset: c.dynamic ? 0 : b.offset, size: b.size } })),
-      ];
-      group = this.device.createBindGroup({ layout: c.layout, entries });
+      group = this.makeBindGroup(c, this.arena, chunks);
       this.bindGroups.set(key, group);
       for (const b of chunks) pushTo(this.groupsOf, b.slab, key);
     }
@@ -287,19 +329,13 @@ export class Runtime {
     const at = this.reserveArena(params.length);
     for (let k = 0; k < params.length; k++) this.arenaHost[at + k] = params.words[k]!;
     const group = this.bindGroup(kernel, c, buffers);
-    if (!this.pass) {
-      this.pass = this.enc().beginComputePass();
-      this.passPipeline = null;
-    }
-    if (this.passPipeline !== c.pipeline) {
-      this.pass.setPipeline(c.pipeline);
-      this.passPipeline = c.pipeline;
-    }
+    const pass = this.passFor(c.pipeline);
     const offsets = [at * 4];
     if (c.dynamic) for (const b of buffers) offsets.push(b.offset);
-    this.pass.setBindGroup(0, group, offsets);
-    this.pass.dispatchWorkgroups(x, y, z);
+    pass.setBindGroup(0, group, offsets);
+    pass.dispatchWorkgroups(x, y, z);
     this.dispatches++;
+    this.recorder?.dispatch(c, params.words, buffers, [x, y, z]);
     // The copies are read by this dispatch before any later one can reuse their chunks (the queue is ordered).
     if (dup) for (const t of dup.temps) pushTo(this.spare, t.size, t);
     this.didEncode();
@@ -326,10 +362,116 @@ export class Runtime {
       // A buffer of its own: a copy within one buffer is not allowed.
       const t = this.spare.get(b.size)?.pop() ?? this.ownChunk(b.size);
       this.enc().copyBufferToBuffer(b.buffer, b.offset, t.buffer, t.offset, b.size);
+      this.recorder?.copy(b, t, b.size);
       out.chunks[i] = t;
       out.temps.push(t);
     }
     return out;
+  }
+
+  /** The open compute pass, with `pipeline` set. */
+  private passFor(pipeline: GPUComputePipeline): GPUComputePassEncoder {
+    if (!this.pass) {
+      this.pass = this.enc().beginComputePass();
+      this.passPipeline = null;
+    }
+    if (this.passPipeline !== pipeline) {
+      this.pass.setPipeline(pipeline);
+      this.passPipeline = pipeline;
+    }
+    return this.pass;
+  }
+
+  // ---- capture ------------------------------------------------------------------------------------------------
+  get capturing(): boolean {
+    return this.recorder !== null;
+  }
+
+  beginCapture(): void {
+    if (this.recorder) throw new DeviceError('webgpu: a capture is already being recorded');
+    this.recorder = new Recorder();
+  }
+
+  /** Stops recording; the chunks the recording touched are pinned by the returned Replay (see capture.ts). */
+  endCapture(): Replay {
+    const rec = this.recorder;
+    if (!rec) throw new DeviceError('webgpu: endCapture without beginCapture');
+    this.recorder = null;
+    const replay = rec.finish(this);
+    // Chunks freed during the capture sit in the free lists: a pinned one must not be handed out again.
+    for (const lists of [this.freeChunks, this.pool])
+      for (const [size, list] of lists) {
+        const kept = list.filter((c) => !this.pins.has(c));
+        if (kept.length === list.length) continue;
+        for (const c of list) {
+          if (!this.pins.has(c)) continue;
+          this.held.add(c);
+          this.liveBuffers++;
+          this.liveBytes += c.size;
+          if (lists === this.pool) this.pooledBytes -= c.size;
+        }
+        lists.set(size, kept);
+      }
+    return replay;
+  }
+
+  abortCapture(): void {
+    this.recorder = null;
+  }
+
+  /** @internal Word alignment of parameter blocks, and the window each dispatch may read (binding 0). */
+  get paramAlignWords(): number {
+    return this.align;
+  }
+  get paramWindowWords(): number {
+    return PARAM_WORDS;
+  }
+
+  /** @internal Pins chunks for a recording (see release). */
+  pin(chunks: readonly GpuChunk[]): void {
+    for (const c of chunks) this.pins.set(c, (this.pins.get(c) ?? 0) + 1);
+  }
+
+  /** @internal Unpins; a chunk released while pinned goes back to the pool now. */
+  unpin(chunks: readonly GpuChunk[]): void {
+    for (const c of chunks) {
+      const n = this.pins.get(c)! - 1;
+      if (n > 0) {
+        this.pins.set(c, n);
+        continue;
+      }
+      this.pins.delete(c);
+      if (this.held.delete(c)) this.release(c);
+    }
+  }
+
+  /** @internal A buffer to destroy once the work queued so far is submitted. */
+  destroyAfterSubmit(buffer: GPUBuffer): void {
+    this.staging.push(buffer);
+    this.scheduleFlush();
+  }
+
+  /** @internal Re-encodes a recording's commands, in order with everything else queued. */
+  encodeReplay(commands: readonly ReplayCommand[]): void {
+    if (this.recorder) throw new DeviceError('webgpu: a captured step cannot be replayed inside another capture');
+    for (const cmd of commands) {
+      if ('pipeline' in cmd) {
+        const pass = this.passFor(cmd.pipeline);
+        pass.setBindGroup(0, cmd.group, cmd.offsets, 0, cmd.offsets.length);
+        pass.dispatchWorkgroups(cmd.x, cmd.y, cmd.z);
+        this.dispatches++;
+      } else this.enc().copyBufferToBuffer(cmd.src, cmd.srcOffset, cmd.dst, cmd.dstOffset, cmd.bytes);
+      this.didEncode();
+    }
+  }
+
+  /** @internal A bind group of `c` with `params` at binding 0 and `chunks` after it. */
+  makeBindGroup(c: Compiled, params: GPUBuffer, chunks: readonly GpuChunk[]): GPUBindGroup {
+    const entries: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: params, offset: 0, size: PARAM_WORDS * 4 } },
+      ...chunks.map((b, k) => ({ binding: k + 1, resource: { buffer: b.buffer, offset: c.dynamic ? 0 : b.offset, size: b.size } })),
+    ];
+    return this.device.createBindGroup({ layout: c.layout, entries });
   }
 
   /** The placeholder bound at data binding k + 1 for an input a dispatch does not read (one per binding index). */
@@ -407,6 +549,7 @@ export class Runtime {
   // ---- readback -----------------------------------------------------------------------------------------------
   /** Copies `words` words at word offset `from` of `src` to the host, with the kernel error word. */
   async readWords(src: GpuChunk, from: number, words: number): Promise<Uint32Array> {
+    if (this.recorder) throw new DeviceError('webgpu: cannot read a buffer while a step is being captured (a replay would not read again)');
     const bytes = words * 4 + 16;
     // Small reads (a loss, one element to wait on) reuse mappable buffers: creating one costs more than the copy.
     const size = bytes <= STAGING_REUSE_MAX ? Math.max(256, 2 ** Math.ceil(Math.log2(bytes))) : bytes;

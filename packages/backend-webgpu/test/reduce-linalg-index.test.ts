@@ -73,6 +73,28 @@ describe('matmul', () => {
     );
   });
 
+  it("'auto' splits a deep product with few output tiles over K (a weight gradient), with the same result", async () => {
+    const auto = new WebGPUBackend(gpu.device, { name: 'webgpu-auto-split', matmul: 'auto' });
+    const arb = fc
+      .record({ M: fc.integer({ min: 1, max: 140 }), K: fc.constantFrom(128, 192, 256, 1024), N: fc.integer({ min: 1, max: 70 }) })
+      .chain(({ M, K, N }) => fc.tuple(viewOfShapeArb([M, K], { broadcast: false }), viewOfShapeArb([K, N]), fc.constant([M, N])));
+    await fc.assert(
+      fc.asyncProperty(arb, async ([a, c, out]) => {
+        const [ua, uc] = [upload(a), upload(c)];
+        const ta = { ...ua.g, buffer: auto.upload(Float32Array.from(a.data), 'float32') };
+        const tc = { ...uc.g, buffer: auto.upload(Float32Array.from(c.data), 'float32') };
+        const before = auto.rt.dispatches;
+        const got = auto.matmul(ta, tc, 'float32');
+        // Split products take two dispatches (the sliced product and the sum over slices).
+        expect(auto.rt.dispatches - before).toBe(2);
+        const want = ref.matmul(ua.r, uc.r, 'float32');
+        expectNear(await readBuf(auto, got, out), await readBuf(ref, want, out), { atol: 1e-3, rtol: 1e-5 }, 'split-K matmul');
+        for (const [b, x] of [[auto, got], [auto, ta.buffer], [auto, tc.buffer], [gpu, ua.g.buffer], [gpu, uc.g.buffer], [ref, want], [ref, ua.r.buffer], [ref, uc.r.buffer]] as const) b.free(x);
+      }),
+      { numRuns: 8 },
+    );
+  });
+
   // Whole 128×128 tiles with aligned rows take the large kernel's vec4 loads; operands stored either way round.
   it.each([
     ['row-major A and B', false, false],

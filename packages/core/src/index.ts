@@ -12,7 +12,7 @@ export { DTYPES, type DType, type TypedArray, promoteTypes, resultType, getDefau
 export { float16Bits, float16FromBits, roundFloat16, roundFloat16Array, FLOAT16_MAX } from './float16.js';
 export { broadcastShapes, type Shape } from './shape.js';
 export { Generator, manualSeed, defaultGenerator, hash32, randomWords, uniformFromWords, normalFromWords } from './random.js';
-export type { Backend, BackendBuffer, View, UnaryOp, BinaryOp, ReduceOp, RandomKind, FusedKernels, BackendCapabilities, AdamStepHyper, ActivationKind, NormBackwardWants } from './backend/interface.js';
+export type { Backend, BackendBuffer, View, UnaryOp, BinaryOp, ReduceOp, RandomKind, FusedKernels, BackendCapabilities, AdamStepHyper, ActivationKind, CapturedWork, NormBackwardWants } from './backend/interface.js';
 export { UNARY_OPS, BINARY_OPS } from './backend/interface.js';
 export { registerBackend, setBackend, getBackend, backendByName, listBackends, memoryStats } from './backend/registry.js';
 export { ReferenceBackend } from './backend/reference/index.js';
@@ -42,6 +42,7 @@ export { matmul, matmulNT, einsum, dot, outer } from './ops/linalg.js';
 export { softmax, logSoftmax, layerNorm, rmsNorm, scaledDotProductAttention, type AttentionOptions } from './ops/fused.js';
 export { adamStep_ } from './ops/optim.js';
 export { toDtype, toDevice, toAsync, type ToTarget } from './ops/cast.js';
+export { capture, CapturedStep, type CaptureOptions, type CaptureResult } from './capture.js';
 export { formatTensor } from './print.js';
 export type { IndexSpec } from './ops/methods.js';
 

@@ -4,6 +4,7 @@
  * same seed. A Generator only hands out (key, start) pairs and advances its counter; the math runs on the backend.
  */
 import { ArgumentError } from './errors.js';
+import { checkNotCapturing } from './capture-mode.js';
 
 /** A 32-bit integer mixer with good avalanche (the "lowbias32" constants). */
 export function hash32(x: number): number {
@@ -62,6 +63,7 @@ export class Generator {
   }
   /** Reserves 2·n counters and returns the (key, start) to pass to a backend's random kernel. */
   next(n: number): { key: number; start: number } {
+    checkNotCapturing('random', 'a replay would repeat the same random numbers (dropout masks included); run random ops outside the capture or in eval mode');
     let block = Math.floor(this.counter / 2 ** 31);
     let start = this.counter - block * 2 ** 31;
     // Keep start + 2n inside 32 bits: move to a fresh key block rather than wrap.

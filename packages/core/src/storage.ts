@@ -4,6 +4,7 @@
  * that are simply dropped.
  */
 import type { Backend, BackendBuffer } from './backend/interface.js';
+import { checkCaptureBackend } from './capture-mode.js';
 import { DisposedError } from './errors.js';
 
 interface Held {
@@ -29,6 +30,7 @@ export class Storage {
     readonly backend: Backend,
     readonly buffer: BackendBuffer,
   ) {
+    checkCaptureBackend('storage', backend);
     registry.register(this, { backend, buffer, freed: this.freed }, this);
   }
 

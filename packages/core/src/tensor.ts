@@ -10,6 +10,7 @@ import type { DType, TypedArray } from './dtype.js';
 import { AutogradError, DeviceError, DisposedError, ShapeError, fmtShape } from './errors.js';
 import { contiguousStrides, isContiguousLayout, numel, type Shape } from './shape.js';
 import { Storage } from './storage.js';
+import { checkNotCapturing } from './capture-mode.js';
 import type { Node } from './autograd/node.js';
 
 /** A gradient hook: may return a replacement gradient. */
@@ -31,6 +32,8 @@ export function duringBackward<T>(fn: () => T): T {
 
 // ---- scopes: deterministic release of every tensor created inside a block -----------------------------------
 const scopes: Set<Tensor>[] = [];
+
+const READ_IN_CAPTURE = 'a replay would not read again; return the tensor from the captured function and read it after replay()';
 
 export class Tensor {
   readonly shape: readonly number[];
@@ -133,10 +136,12 @@ export class Tensor {
   // ---- reading values -----------------------------------------------------------------------------------------
   /** Resolves to the elements in row-major order, as a typed array. */
   async data(): Promise<TypedArray> {
+    checkNotCapturing('data', READ_IN_CAPTURE);
     return this.backend.read(this.layout('data'));
   }
   /** The elements synchronously; only on backends whose memory the host can read directly (reference, cpu). */
   dataSync(): TypedArray {
+    checkNotCapturing('dataSync', READ_IN_CAPTURE);
     const b = this.backend;
     if (!b.capabilities.readSync || !b.readSync)
       throw new DeviceError(`dataSync: the '${b.name}' backend cannot read synchronously; use 'await tensor.data()'`);

@@ -161,6 +161,8 @@ const ONLINE_SOFTMAX = /* wgsl */ `
 /** Forward: one thread per query row, an online softmax over key tiles, output columns colBase … colBase + 63. */
 export const ATTENTION: KernelSource = {
   name: 'attention',
+  // q, k and v are often views of one projection: read-only, they may share a buffer (outputs are allocated apart).
+  readOnlyInputs: true,
   code: `${PRELUDE}${engine(false)}
 @group(0) @binding(5) var<storage, read_write> O: array<f32>;
 ${MAIN} {
@@ -200,6 +202,7 @@ ${ONLINE_SOFTMAX}
  */
 export const ATTENTION_BACKWARD: KernelSource = {
   name: 'attention-backward',
+  readOnlyInputs: true,
   code: `${PRELUDE}${engine(true)}
 @group(0) @binding(6) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(7) var<storage, read_write> Z: array<f32>;

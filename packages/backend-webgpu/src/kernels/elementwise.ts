@@ -41,6 +41,22 @@ ${MAIN} {
 }`,
 };
 
+/**
+ * P: n, then the n words. A small upload (a scalar operand, a short index list) written by a kernel from its
+ * parameter block instead of a buffer copy: a copy ends the compute pass, and on Dawn over Vulkan each pass break
+ * costs more GPU time than a small kernel.
+ */
+export const SET_WORDS: KernelSource = {
+  name: 'setWords',
+  code: `${PRELUDE}
+@group(0) @binding(1) var<storage, read_write> Y: array<u32>;
+${MAIN} {
+  let i = tid(g, nw);
+  if (i >= P[0]) { return; }
+  Y[i] = P[1u + i];
+}`,
+};
+
 /** P: n, op, inDt, outDt, view. Integer inputs keep integer math for the ops where it differs. */
 export const UNARY: KernelSource = {
   name: 'unary',

@@ -123,6 +123,14 @@ export interface BackendCapabilities {
   readonly dtypes: readonly DType[];
 }
 
+/** Kernels recorded by a backend during a capture, replayed without the JavaScript that enqueued them. */
+export interface CapturedWork {
+  /** Enqueues the recorded kernels again, in order with other work, on the same buffers. */
+  replay(): void;
+  /** Releases the recording and the buffers it kept reserved. */
+  dispose(): void;
+}
+
 export interface Backend {
   readonly name: string;
   readonly capabilities: BackendCapabilities;
@@ -170,4 +178,15 @@ export interface Backend {
   cumsum(x: View, dim: number, outDtype: DType): BackendBuffer;
   /** Stable sort along the last axis; indices are int32 positions along that axis. */
   sort(x: View, descending: boolean): { values: BackendBuffer; indices: BackendBuffer };
+
+  // --- capture (optional; core's capture() re-runs the function where these are missing) ------------------------
+  /** Starts recording every kernel and upload this backend enqueues. */
+  beginCapture?(): void;
+  /**
+   * Stops recording. Every buffer the recorded work touched stays reserved for the recording (a freed one is not
+   * reused elsewhere) until it is disposed, so replays never write into another tensor's memory.
+   */
+  endCapture?(): CapturedWork;
+  /** Stops recording and drops what was recorded (the captured function threw). */
+  abortCapture?(): void;
 }

@@ -7,6 +7,7 @@ import { arrayFor, type DType } from '../dtype.js';
 import { DeviceError, fmtShape, ShapeError } from '../errors.js';
 import { broadcastShapes, numel, shapesEqual, type Shape } from '../shape.js';
 import { defaultBackend, Tensor, type TensorLike } from '../tensor.js';
+import { checkCaptureBackend } from '../capture-mode.js';
 
 /** The backend shared by all tensors of an op; a clear error when they live on different devices. */
 export function backendOf(op: string, ...ts: (TensorLike | null | undefined)[]): Backend {
@@ -130,6 +131,7 @@ export function scatter(mode: 'set' | 'add', base: Tensor, dim: number, index: T
 
 /** Writes src (broadcast to dst's shape) into dst's storage in place and bumps its version. */
 export function assign(dst: Tensor, src: Tensor): void {
+  checkCaptureBackend('copy_', dst.backend);
   const backend = backendOf('copy_', dst, src);
   withTemps((prep) => backend.assign(dst.layout('copy_'), prep(src, dst.dtype, dst.shape).layout('copy_')));
   dst.storage.version++;
