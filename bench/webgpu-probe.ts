@@ -6,7 +6,7 @@
  *   npx tsx bench/webgpu-probe.ts [--sizes 1024,2048,4096] [--variants tiled,large] [--steps 20] [--dawn OPTION,...]
  */
 import { parseArgs } from 'node:util';
-import { Generator, randn, registerBackend, scope, setBackend } from '@tessera/core';
+import { capture, Generator, randn, registerBackend, scope, setBackend } from '@tessera/core';
 import { initWebGPU, WebGPUBackend, type MatmulKernel } from '@tessera/backend-webgpu';
 import { settle, tinyGptTraining } from './models/tiny-gpt-training.js';
 import { useLavapipe } from './peers/dawn.js';
@@ -111,4 +111,29 @@ for (let i = 0; i < steps; i++) {
   dispatches = rt.dispatches - d0;
 }
 console.log(`GPT step: ${median(total).toFixed(2)} ms (JS enqueue ${median(enqueue).toFixed(2)} ms), ${dispatches} dispatches/step, loss ${loss.toFixed(4)}`);
+
+// The same step with forward and backward captured once and replayed (Adam eager).
+const step = capture(() => {
+  const l = lossOf();
+  l.backward();
+  return l.detach();
+}, { grads: params });
+optimizer.step();
+const [cEnqueue, cTotal]: number[][] = [[], []];
+for (let i = 0; i < steps; i++) {
+  const d0 = rt.dispatches;
+  const t0 = performance.now();
+  const l = step.replay();
+  optimizer.step();
+  const t1 = performance.now();
+  await settle(params.at(-1)!);
+  loss = await l.item();
+  if (i >= Math.min(3, steps - 1)) {
+    cEnqueue.push(t1 - t0);
+    cTotal.push(performance.now() - t0);
+  }
+  dispatches = rt.dispatches - d0;
+}
+step.dispose();
+console.log(`GPT step, captured: ${median(cTotal).toFixed(2)} ms (JS enqueue ${median(cEnqueue).toFixed(2)} ms), ${dispatches} dispatches/step, loss ${loss.toFixed(4)}`);
 process.exit(0);

@@ -2,7 +2,7 @@
  * Tessera contenders, in this process: the 'cpu' backend (threads set per case with setNumThreads), the reference
  * backend (small matmuls only: it is the correctness oracle, not a fast path) and the 'webgpu' backend.
  */
-import { grad, scope, tensor, type Tensor } from '@tessera/core';
+import { capture, grad, scope, tensor, type Tensor } from '@tessera/core';
 import { scaledDotProductAttention } from '@tessera/attention';
 import { normalFloats, planFor, timeRunner, type BenchCase, type Contender, type Outcome, type Runner, type SamplePlan } from '../harness.js';
 import { tinyGptParameterCount } from '../cases/gpt.js';
@@ -48,10 +48,32 @@ const PREPARE: Record<BenchCase['kind'], Prepare> = {
       return grad(out, [q, k, v], { gradOutputs: dOut }) as Tensor[];
     });
   },
-  gptStep: (_p, device) => {
+  gptStep: (p, device) => {
     const { model, params, optimizer, x, y, loss: lossOf } = tinyGptTraining(device);
     const count = model.numParameters();
     if (count !== tinyGptParameterCount()) throw new Error(`tiny GPT has ${count} parameters, expected ${tinyGptParameterCount()}`);
+    if (p.captured) {
+      // Forward, loss and backward recorded once and replayed; Adam's per-step scalars keep it outside.
+      const step = capture(() => {
+        const l = lossOf();
+        l.backward();
+        return l.detach();
+      }, { grads: params, device });
+      optimizer.step();
+      return {
+        async run() {
+          const loss = step.replay();
+          optimizer.step();
+          await settle(loss);
+          await settle(params.at(-1)!);
+        },
+        dispose() {
+          step.dispose();
+          optimizer.zeroGrad();
+          [x, y, ...params].forEach((t) => t.dispose());
+        },
+      };
+    }
     return {
       async run() {
         const loss = scope(() => {

@@ -17,20 +17,22 @@ export function tinyGptParameterCount(c = TINY_GPT): number {
 
 const tokens = TINY_GPT.batch * TINY_GPT.context;
 
-function gptCase(family: string, threads: number): BenchCase {
+/** `captured`: Tessera replays the forward and backward with capture() (peers run their usual eager step). */
+function gptCase(family: string, threads: number, captured = false): BenchCase {
   const { vocab, dModel, heads, layers, context, batch } = TINY_GPT;
   return {
-    id: `GPT train step · ${threads}t`,
+    id: `GPT train step${captured ? ' (captured)' : ''} · ${threads}t`,
     family,
     kind: 'gptStep',
-    params: { ...TINY_GPT, expectedParameters: tinyGptParameterCount() },
+    params: { ...TINY_GPT, expectedParameters: tinyGptParameterCount(), ...(captured ? { captured: 1 } : {}) },
     threads,
     metric: { unit: 'ms', tokens },
     about:
       `forward, cross-entropy, backward and Adam on a ${tinyGptParameterCount().toLocaleString('en-US')}-parameter GPT ` +
-      `(vocab ${vocab}, d ${dModel}, ${heads} heads, ${layers} layers, context ${context}, batch ${batch})`,
+      `(vocab ${vocab}, d ${dModel}, ${heads} heads, ${layers} layers, context ${context}, batch ${batch})` +
+      (captured ? '; Tessera replays its forward and backward with capture(), Adam runs eagerly' : ''),
   };
 }
 
 export const gptCases: BenchCase[] = [1, 2].map((t) => gptCase('tiny GPT training step', t));
-export const webgpuGptCases: BenchCase[] = [gptCase('webgpu: tiny GPT training step', 2)];
+export const webgpuGptCases: BenchCase[] = [gptCase('webgpu: tiny GPT training step', 2), gptCase('webgpu: tiny GPT training step', 2, true)];

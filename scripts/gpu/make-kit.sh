@@ -33,7 +33,7 @@ ESBUILD=$(node -e "console.log(require.resolve('esbuild', { paths: [require.reso
 node --input-type=module -e "
 const { build } = await import('$ESBUILD');
 await build({
-  entryPoints: { run: 'bench/run.ts', 'peers-main': 'bench/peers/main.ts', 'gpt-breakdown': 'bench/gpt-breakdown.ts', 'webgpu-probe': 'bench/webgpu-probe.ts' },
+  entryPoints: { run: 'bench/run.ts', 'peers-main': 'bench/peers/main.ts', 'gpt-breakdown': 'bench/gpt-breakdown.ts', 'webgpu-probe': 'bench/webgpu-probe.ts', 'webgpu-kernel-profile': 'bench/webgpu-kernel-profile.ts' },
   outdir: '$KIT/bench', bundle: true, platform: 'node', format: 'esm', target: 'node20', splitting: true,
   outExtension: { '.js': '.mjs' }, logLevel: 'warning',
   external: ['webgpu', 'onnxruntime-node', '@tessera/backend-cpu', '@tensorflow/tfjs-backend-wasm', '@jax-js/jax'],
