@@ -5,11 +5,18 @@
  */
 import { ShapeError, type BackendBuffer, type View } from '@tessera/core';
 import { gpuOf, WebGPUBuffer, type WebGPUBackend } from './backend.js';
-import { ATTENTION, ATTENTION_BACKWARD, ATTENTION_COLS } from './kernels/attention.js';
+import type { KernelSource } from './runtime.js';
+import {
+  ATTENTION, ATTENTION_BACKWARD, ATTENTION_BACKWARD_NARROW, ATTENTION_COLS, ATTENTION_NARROW, ATTENTION_NARROW_COLS,
+} from './kernels/attention.js';
 import { Params } from './params.js';
 
-/** Output columns one dispatch covers; wider heads take several dispatches. */
-const COLS = ATTENTION_COLS;
+/**
+ * The kernel and the output columns one dispatch of it covers for heads of `cols` columns: the narrow one when they
+ * fit (half the registers and work per thread), else the wide one, repeated for wider heads.
+ */
+const pick = (cols: number, narrow: KernelSource, wide: KernelSource): [KernelSource, number] =>
+  cols <= ATTENTION_NARROW_COLS ? [narrow, ATTENTION_NARROW_COLS] : [wide, ATTENTION_COLS];
 /** Row statistics per query row: max, sum, Δ. */
 const STATS = 3;
 
@@ -64,9 +71,10 @@ export function attentionForward(backend: WebGPUBackend, q: View, k: View, v: Vi
   const d = dimsOf(q, k, v);
   const apart = [q, k, v, ...(mask ? [mask] : [])].map(gpuOf);
   const out = new WebGPUBuffer(d.B * d.H * d.L * d.Dv, 'float32', backend.rt.allocApart(d.B * d.H * d.L * d.Dv * 4, apart));
-  for (let colBase = 0; colBase < Math.max(d.Dv, 1); colBase += COLS) {
+  const [kernel, cols] = pick(d.Dv, ATTENTION_NARROW, ATTENTION);
+  for (let colBase = 0; colBase < Math.max(d.Dv, 1); colBase += cols) {
     const p = params('attention', d, q, k, v, null, mask, isCausal, scale, 0, colBase, 0);
-    backend.rt.dispatch(ATTENTION, p, [gpuOf(q), gpuOf(k), gpuOf(v), mask && gpuOf(mask), out.gpu], groupsFor(d, d.L));
+    backend.rt.dispatch(kernel, p, [gpuOf(q), gpuOf(k), gpuOf(v), mask && gpuOf(mask), out.gpu], groupsFor(d, d.L));
   }
   return out;
 }
@@ -85,13 +93,15 @@ export function attentionBackward(
   // dk's buffer also holds the row statistics, past its own elements.
   const statsAt = keys * d.D;
   const dk = make(statsAt, statsAt + STATS * rows);
+  // One kernel for all three passes (the stats pass needs no columns; sharing keeps lavapipe to one compile).
+  const [kernel, cols] = pick(Math.max(d.D, d.Dv), ATTENTION_BACKWARD_NARROW, ATTENTION_BACKWARD);
   const inputs = (vSlot: View) => [gpuOf(q), gpuOf(k), gpuOf(vSlot), mask && gpuOf(mask), gpuOf(gradOut)];
   const pass = (mode: number, colBase: number, vSlot: View, z: WebGPUBuffer, groups: number) => {
     const p = params(op, d, q, k, vSlot, gradOut, mask, isCausal, scale, mode, colBase, statsAt);
-    backend.rt.dispatch(ATTENTION_BACKWARD, p, [...inputs(vSlot), dk.gpu, z.gpu], groups);
+    backend.rt.dispatch(kernel, p, [...inputs(vSlot), dk.gpu, z.gpu], groups);
   };
   pass(0, 0, out, dq, groupsFor(d, d.L));
-  for (let colBase = 0; colBase < d.D; colBase += COLS) pass(1, colBase, v, dq, groupsFor(d, d.L));
-  for (let colBase = 0; colBase < Math.max(d.D, d.Dv); colBase += COLS) pass(2, colBase, v, dv, groupsFor(d, d.S));
+  for (let colBase = 0; colBase < d.D; colBase += cols) pass(1, colBase, v, dq, groupsFor(d, d.L));
+  for (let colBase = 0; colBase < Math.max(d.D, d.Dv); colBase += cols) pass(2, colBase, v, dv, groupsFor(d, d.S));
   return { dq, dk, dv };
 }

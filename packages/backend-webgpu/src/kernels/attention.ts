@@ -5,8 +5,10 @@
  * A workgroup owns 64 rows of one head (query rows; key rows for dk/dv), one per thread, and walks the other side
  * in tiles of 32. Per tile, the 64 × 32 dot products (q·k, and dO·v in the backward) are a small matmul whose tile
  * operand is staged through workgroup memory 32 depths at a time, so every staged value serves all 64 threads. Each
- * thread keeps its scores and its 64 output columns (colBase + c) in registers; the host repeats a dispatch for
- * colBase = 0, 64, … when a head is wider. Loads go through each operand's strides.
+ * thread keeps its scores and CW output columns (colBase + c) in registers; the host repeats a dispatch for
+ * colBase = 0, CW, … when a head is wider. Each kernel comes in two widths from one template: CW = 64, and CW = 32
+ * for narrow heads (≤ 32 columns), which would otherwise spend half the registers, staging and multiply-adds on
+ * columns past the head. Loads go through each operand's strides.
  *
  * Parameters, shared by both kernels: B, H, L, S, D, Dv, colBase, hasMask, causal, scale, mode, statsAt, then
  * 4 strides + offset each for q (at 12), k (17), v (22), the output gradient (27, backward only) and mask (32).
@@ -16,8 +18,9 @@
 import type { KernelSource } from '../runtime.js';
 import { PRELUDE } from './prelude.js';
 
-/** Output columns per thread and dispatch. */
+/** Output columns per thread and dispatch: wide kernels, and narrow ones for heads of at most 32 columns. */
 export const ATTENTION_COLS = 64;
+export const ATTENTION_NARROW_COLS = 32;
 
 /**
  * `body` once per tile element, with TT replaced by the element's index: a loop the compiler leaves rolled indexes
@@ -28,8 +31,11 @@ const unroll = (body: string) => Array.from({ length: 32 }, (_, t) => body.repla
 const MAIN = `@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw: vec3u)`;
 
-/** Bindings 1–4, views, and the tile routines. `withGrad`: binding 5 is the output gradient (view 3). */
-const engine = (withGrad: boolean) => /* wgsl */ `
+/**
+ * Bindings 1–4, views, and the tile routines for `cw` output columns per thread. `withGrad`: binding 5 is the output
+ * gradient (view 3).
+ */
+const engine = (withGrad: boolean, cw: number) => /* wgsl */ `
 @group(0) @binding(1) var<storage, read> Q: array<f32>;
 @group(0) @binding(2) var<storage, read> Kt: array<f32>;
 @group(0) @binding(3) var<storage, read> V: array<f32>;
@@ -37,11 +43,11 @@ const engine = (withGrad: boolean) => /* wgsl */ `
 ${withGrad ? '@group(0) @binding(5) var<storage, read> GO: array<f32>;' : ''}
 const T = 32u;
 const KC = 32u;
-const CW = ${ATTENTION_COLS}u;
+const CW = ${cw}u;
 const ML = 32u;
 // The tile being multiplied (T rows × KC depths), and the tile being accumulated (T rows × CW columns).
 var<workgroup> Bs: array<f32, 1024>;
-var<workgroup> Cs: array<f32, ${32 * ATTENTION_COLS}>;
+var<workgroup> Cs: array<f32, ${32 * cw}>;
 // Views 0 q, 1 k, 2 v (or O), 3 dO: offset of the current head, row stride, column stride.
 var<private> VW: array<vec3<i32>, 4>;
 fn setHead(b: u32, h: u32) {
@@ -91,8 +97,9 @@ fn dotTile(dots: ptr<function, array<f32, 32>>, lid: u32, va: u32, ar: u32, live
   }
 }
 // acc[c] += Σ_t w[t]·C[t0 + t][col0 + c] for view vc (rows past nB and columns past nc count as 0). Every thread
-// of the workgroup must call it.
-fn accTile(acc: ptr<function, array<f32, ${ATTENTION_COLS}>>, w: ptr<function, array<f32, 32>>, lid: u32, vc: u32, t0: u32, nB: u32, col0: u32, nc: u32) {
+// of the workgroup must call it; it does nothing (no barrier either) when no column is left (col0 ≥ nc, uniform).
+fn accTile(acc: ptr<function, array<f32, ${cw}>>, w: ptr<function, array<f32, 32>>, lid: u32, vc: u32, t0: u32, nB: u32, col0: u32, nc: u32) {
+  if (col0 >= nc) { return; }
   workgroupBarrier();
   for (var e = lid; e < T * CW; e += 64u) {
     let t = e / CW;
@@ -158,12 +165,12 @@ const ONLINE_SOFTMAX = /* wgsl */ `
     }
 `;
 
-/** Forward: one thread per query row, an online softmax over key tiles, output columns colBase … colBase + 63. */
-export const ATTENTION: KernelSource = {
-  name: 'attention',
+/** Forward: one thread per query row, an online softmax over key tiles, output columns colBase … colBase + cw − 1. */
+const forward = (name: string, cw: number): KernelSource => ({
+  name,
   // q, k and v are often views of one projection: read-only, they may share a buffer (outputs are allocated apart).
   readOnlyInputs: true,
-  code: `${PRELUDE}${engine(false)}
+  code: `${PRELUDE}${engine(false, cw)}
 @group(0) @binding(5) var<storage, read_write> O: array<f32>;
 ${MAIN} {
   let n = P[2];
@@ -172,7 +179,7 @@ ${HEAD}
   let kEnd = select(S, min(S, blk * 64u + 64u), causal);
   let myEnd = select(S, min(S, r + 1u), causal);
   var s: array<f32, 32>;
-  var acc: array<f32, ${ATTENTION_COLS}>;
+  var acc: array<f32, ${cw}>;
   var m = -inf();
   var l = 0.0;
   for (var t0 = 0u; t0 < kEnd; t0 += T) {
@@ -189,7 +196,11 @@ ${ONLINE_SOFTMAX}
     if (col < Dv) { O[row * Dv + col] = acc[c] * inv; }
   }
 }`,
-};
+});
+
+export const ATTENTION = forward('attention', ATTENTION_COLS);
+/** For Dv ≤ 32 (one pass of 32 columns). */
+export const ATTENTION_NARROW = forward('attention-narrow', ATTENTION_NARROW_COLS);
 
 /**
  * Backward, one pipeline in three modes (P[10]), dispatched in order:
@@ -200,10 +211,10 @@ ${ONLINE_SOFTMAX}
  *    the stats sit past dk) and Z.
  * The stats ride in dk's buffer because a dispatch may bind only 8 storage buffers (WebGPU's default limit).
  */
-export const ATTENTION_BACKWARD: KernelSource = {
-  name: 'attention-backward',
+const backward = (name: string, cw: number): KernelSource => ({
+  name,
   readOnlyInputs: true,
-  code: `${PRELUDE}${engine(true)}
+  code: `${PRELUDE}${engine(true, cw)}
 @group(0) @binding(6) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(7) var<storage, read_write> Z: array<f32>;
 // Mode 2: max, sum and Δ of the current tile's 32 queries.
@@ -235,11 +246,11 @@ ${HEAD}
   let myEnd = select(S, min(S, r + 1u), causal);
   var s: array<f32, 32>;
   var dp: array<f32, 32>;
-  var acc: array<f32, ${ATTENTION_COLS}>;
-  var av: array<f32, ${ATTENTION_COLS}>;
+  var acc: array<f32, ${cw}>;
+  var av: array<f32, ${cw}>;
   for (var t0 = o0; t0 < oEnd; t0 += T) {
-    // Mode 2: the stats of the tile's queries, for every thread (the previous tile's readers passed accTile's
-    // barriers, and the dot products' barriers publish these).
+    // Mode 2: the stats of the tile's queries, for every thread (the previous tile's readers passed the barriers of
+    // an accTile, as one of the two has columns left, and the dot products' barriers publish these).
     if (byKey && lid < T) {
       let st = P[11] + 3u * (bh * L + min(t0 + lid, L - 1u));
       Ws[3u * lid] = Y[st];
@@ -304,4 +315,8 @@ ${unroll(`
     }
   }
 }`,
-};
+});
+
+export const ATTENTION_BACKWARD = backward('attention-backward', ATTENTION_COLS);
+/** For max(D, Dv) ≤ 32 (one pass of 32 columns per mode). */
+export const ATTENTION_BACKWARD_NARROW = backward('attention-backward-narrow', ATTENTION_NARROW_COLS);
