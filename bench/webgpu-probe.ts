@@ -6,7 +6,7 @@
  *   npx tsx bench/webgpu-probe.ts [--sizes 1024,2048,4096] [--variants tiled,large] [--steps 20] [--dawn OPTION,...]
  */
 import { parseArgs } from 'node:util';
-import { capture, Generator, randn, registerBackend, scope, setBackend } from '@tessera/core';
+import { capture, Generator, randn, registerBackend, scope, setBackend, type Tensor } from '@tessera/core';
 import { initWebGPU, WebGPUBackend, type MatmulKernel } from '@tessera/backend-webgpu';
 import { settle, tinyGptTraining } from './models/tiny-gpt-training.js';
 import { useLavapipe } from './peers/dawn.js';
@@ -86,54 +86,52 @@ setBackend('webgpu');
 const { params, optimizer, loss: lossOf } = tinyGptTraining('webgpu');
 const rt = main.rt;
 const steps = Number(values.steps);
-const enqueue: number[] = [];
-const total: number[] = [];
-let dispatches = 0;
-let loss = 0;
-for (let i = 0; i < steps; i++) {
-  const d0 = rt.dispatches;
-  const t0 = performance.now();
-  const l = scope(() => {
+/**
+ * Times `steps` steps (after min(3, steps − 1) warm-ups): JS enqueue, the whole step up to Adam's last write, and
+ * the dispatches of one step. `step` enqueues one and returns its loss; `ownsLoss`: dispose that loss after reading.
+ */
+async function timeSteps(label: string, step: () => Tensor, ownsLoss: boolean): Promise<void> {
+  const [enqueue, total]: number[][] = [[], []];
+  let dispatches = 0;
+  let loss = 0;
+  for (let i = 0; i < steps; i++) {
+    const d0 = rt.dispatches;
+    const t0 = performance.now();
+    const l = step();
+    const t1 = performance.now();
+    await settle(params.at(-1)!);
+    loss = await l.item();
+    if (ownsLoss) l.dispose();
+    if (i >= Math.min(3, steps - 1)) {
+      enqueue.push(t1 - t0);
+      total.push(performance.now() - t0);
+    }
+    dispatches = rt.dispatches - d0;
+  }
+  console.log(`${label}: ${median(total).toFixed(2)} ms (JS enqueue ${median(enqueue).toFixed(2)} ms), ${dispatches} dispatches/step, loss ${loss.toFixed(4)}`);
+}
+
+const eagerStep = () =>
+  scope(() => {
     const l = lossOf();
     optimizer.zeroGrad();
     l.backward();
     optimizer.step();
     return l.detach();
   });
-  const t1 = performance.now();
-  await settle(params.at(-1)!);
-  loss = await l.item();
-  l.dispose();
-  if (i >= Math.min(3, steps - 1)) {
-    enqueue.push(t1 - t0);
-    total.push(performance.now() - t0);
-  }
-  dispatches = rt.dispatches - d0;
-}
-console.log(`GPT step: ${median(total).toFixed(2)} ms (JS enqueue ${median(enqueue).toFixed(2)} ms), ${dispatches} dispatches/step, loss ${loss.toFixed(4)}`);
+await timeSteps('GPT step', eagerStep, true);
 
 // The same step with forward and backward captured once and replayed (Adam eager).
-const step = capture(() => {
+const captured = capture(() => {
   const l = lossOf();
   l.backward();
   return l.detach();
 }, { grads: params });
 optimizer.step();
-const [cEnqueue, cTotal]: number[][] = [[], []];
-for (let i = 0; i < steps; i++) {
-  const d0 = rt.dispatches;
-  const t0 = performance.now();
-  const l = step.replay();
+await timeSteps('GPT step, captured', () => {
+  const l = captured.replay();
   optimizer.step();
-  const t1 = performance.now();
-  await settle(params.at(-1)!);
-  loss = await l.item();
-  if (i >= Math.min(3, steps - 1)) {
-    cEnqueue.push(t1 - t0);
-    cTotal.push(performance.now() - t0);
-  }
-  dispatches = rt.dispatches - d0;
-}
-step.dispose();
-console.log(`GPT step, captured: ${median(cTotal).toFixed(2)} ms (JS enqueue ${median(cEnqueue).toFixed(2)} ms), ${dispatches} dispatches/step, loss ${loss.toFixed(4)}`);
+  return l;
+}, false);
+captured.dispose();
 process.exit(0);

@@ -69,8 +69,7 @@ const groupsFor = (d: Dims, n: number) => d.B * d.H * Math.ceil(n / 64);
 
 export function attentionForward(backend: WebGPUBackend, q: View, k: View, v: View, mask: View | null, isCausal: boolean, scale: number): BackendBuffer {
   const d = dimsOf(q, k, v);
-  const apart = [q, k, v, ...(mask ? [mask] : [])].map(gpuOf);
-  const out = new WebGPUBuffer(d.B * d.H * d.L * d.Dv, 'float32', backend.rt.allocApart(d.B * d.H * d.L * d.Dv * 4, apart));
+  const out = backend.make('attention', d.B * d.H * d.L * d.Dv, 'float32', [q, k, v, ...(mask ? [mask] : [])].map(gpuOf));
   const [kernel, cols] = pick(d.Dv, ATTENTION_NARROW, ATTENTION);
   for (let colBase = 0; colBase < Math.max(d.Dv, 1); colBase += cols) {
     const p = params('attention', d, q, k, v, null, mask, isCausal, scale, 0, colBase, 0);
@@ -87,12 +86,11 @@ export function attentionBackward(
   const [rows, keys] = [d.B * d.H * d.L, d.B * d.H * d.S];
   // Outputs never share a buffer with the read-only inputs (see ATTENTION_BACKWARD).
   const apart = [q, k, v, out, gradOut, ...(mask ? [mask] : [])].map(gpuOf);
-  const make = (n: number, words = n) => new WebGPUBuffer(n, 'float32', backend.rt.allocApart(words * 4, apart));
-  const dq = make(rows * d.D);
-  const dv = make(keys * d.Dv);
+  const dq = backend.make(op, rows * d.D, 'float32', apart);
+  const dv = backend.make(op, keys * d.Dv, 'float32', apart);
   // dk's buffer also holds the row statistics, past its own elements.
   const statsAt = keys * d.D;
-  const dk = make(statsAt, statsAt + STATS * rows);
+  const dk = new WebGPUBuffer(statsAt, 'float32', backend.rt.alloc((statsAt + STATS * rows) * 4, apart));
   // One kernel for all three passes (the stats pass needs no columns; sharing keeps lavapipe to one compile).
   const [kernel, cols] = pick(Math.max(d.D, d.Dv), ATTENTION_BACKWARD_NARROW, ATTENTION_BACKWARD);
   const inputs = (vSlot: View) => [gpuOf(q), gpuOf(k), gpuOf(vSlot), mask && gpuOf(mask), gpuOf(gradOut)];

@@ -100,10 +100,10 @@ export class WebGPUBackend implements Backend {
   }
 
   // ---- memory ---------------------------------------------------------------------------------------------
-  /** @internal A new, uninitialized buffer for `size` elements. */
-  make(op: string, size: number, dtype: DType): WebGPUBuffer {
+  /** @internal A new, uninitialized buffer for `size` elements, outside `apart`'s buffers (see Runtime.alloc). */
+  make(op: string, size: number, dtype: DType, apart?: readonly GpuChunk[]): WebGPUBuffer {
     this.checkDtype(op, dtype);
-    return new WebGPUBuffer(size, dtype, this.rt.alloc(wordsFor(size, dtype) * 4));
+    return new WebGPUBuffer(size, dtype, this.rt.alloc(wordsFor(size, dtype) * 4, apart));
   }
 
   private checkDtype(op: string, dtype: DType): void {
@@ -350,8 +350,7 @@ export class WebGPUBackend implements Backend {
       this.free(partial);
       return sums;
     }
-    this.checkDtype('matmul', outDtype);
-    const out = new WebGPUBuffer(batch * M * N, outDtype, this.rt.allocApart(wordsFor(batch * M * N, outDtype) * 4, [gpuOf(a), gpuOf(b)]));
+    const out = this.make('matmul', batch * M * N, outDtype, [gpuOf(a), gpuOf(b)]);
     if (batch * M * N === 0) return out;
     if (K === 0) {
       this.fillInto(out.gpu, batch * M * N, 0, outDtype);

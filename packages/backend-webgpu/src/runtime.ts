@@ -152,19 +152,13 @@ export class Runtime {
   }
 
   // ---- buffers ------------------------------------------------------------------------------------------------
-  /** A chunk of at least `bytes` bytes: a freed one of its size class, a new piece of a slab, or its own buffer. */
-  alloc(bytes: number): GpuChunk {
-    const chunk = this.take(bytes, null);
-    this.recorder?.touched.add(chunk);
-    return chunk;
-  }
-
   /**
-   * A chunk in none of `apart`'s buffers: the output of a kernel with read-only inputs (matmul), which may not share
+   * A chunk of at least `bytes` bytes: a freed one of its size class, a new piece of a slab, or its own buffer. With
+   * `apart`, in none of their buffers: the output of a kernel with read-only inputs (matmul, attention) may not share
    * a buffer with them (else each input would be copied first, and a copy also breaks the compute pass).
    */
-  allocApart(bytes: number, apart: readonly GpuChunk[]): GpuChunk {
-    const chunk = this.take(bytes, new Set(apart.map((c) => c.buffer)));
+  alloc(bytes: number, apart?: readonly GpuChunk[]): GpuChunk {
+    const chunk = this.take(bytes, apart?.length ? new Set(apart.map((c) => c.buffer)) : null);
     this.recorder?.touched.add(chunk);
     return chunk;
   }
